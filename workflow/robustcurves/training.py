@@ -1,0 +1,127 @@
+"""Training with a snapshot after every epoch, resumable from its last completed epoch."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from .io import read_h5, write_h5
+from .models import lenet5, write_snapshots
+
+log = logging.getLogger(__name__)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+def _train_step(model, optimizer, loss_fn):
+    @tf.function(reduce_retracing=True)
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)
+            loss = loss_fn(y, logits)
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
+                                      model.trainable_variables))
+        hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32))
+        return loss * tf.cast(tf.shape(x)[0], tf.float32), hits
+    return step
+
+
+def _evaluator(model, loss_fn):
+    @tf.function(reduce_retracing=True)
+    def batch(x, y):
+        logits = model(x, training=False)
+        hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32))
+        return loss_fn(y, logits) * tf.cast(tf.shape(x)[0], tf.float32), hits
+
+    def evaluate(x, y, batch_size=1024):
+        loss = hits = 0.0
+        for i in range(0, len(x), batch_size):
+            bl, bh = batch(tf.constant(x[i:i + batch_size]), tf.constant(y[i:i + batch_size]))
+            loss, hits = loss + float(bl), hits + float(bh)
+        return loss / len(x), hits / len(x)
+    return evaluate
+
+
+def train(x_train, y_train, x_val, y_val, x_test, y_test, *, classes: int, epochs: int,
+          batch_size: int, learning_rate: float, seed: int, snapshots_path, history_path=None,
+          resume_dir=None, label: str = "") -> pd.DataFrame:
+    """Train LeNet-5 with Adam, writing every epoch's weights to `snapshots_path`; return the history.
+
+    Images are float32 in [0, 1], labels int64. Progress (weights, optimizer state, history) is kept
+    in `resume_dir` after each epoch, so a killed run continues where it stopped, with the same data
+    order, and ends with the same snapshots as an uninterrupted one. `label` names the run in errors.
+    """
+    keras.utils.set_random_seed(seed)
+    model = lenet5(x_train.shape[1:], classes)
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    optimizer.build(model.trainable_variables)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    step, evaluate = _train_step(model, optimizer, loss_fn), _evaluator(model, loss_fn)
+
+    resume_dir = Path(resume_dir) if resume_dir else Path(snapshots_path).with_suffix(".resume")
+    history, snapshots, start = _restore(resume_dir, model, optimizer)
+    if start > 1:
+        log.info("%s: resuming after epoch %d from %s", label, start - 1, resume_dir)
+
+    for epoch in range(start, epochs + 1):
+        order = np.random.default_rng([seed, epoch]).permutation(len(x_train))
+        loss_sum = hits = 0.0
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            bl, bh = step(tf.constant(x_train[idx]), tf.constant(y_train[idx]))
+            loss_sum, hits = loss_sum + float(bl), hits + float(bh)
+        row = {"epoch": epoch, "train_loss": loss_sum / len(order), "train_accuracy": hits / len(order)}
+        row["val_loss"], row["val_accuracy"] = evaluate(x_val, y_val)
+        row["test_loss"], row["test_accuracy"] = evaluate(x_test, y_test)
+        bad = [k for k in ("train_loss", "val_loss") if not np.isfinite(row[k])]
+        if bad:
+            raise TrainingDiverged(f"{label}: {bad[0]} is {row[bad[0]]} at epoch {epoch} "
+                                   f"(learning rate {learning_rate}); lower the regime's learning_rate")
+        history.append(row)
+        snapshots[epoch] = model.get_weights()
+        _checkpoint(resume_dir, epoch, snapshots[epoch], optimizer, history)
+        log.info("%s epoch %d/%d: loss %.4f acc %.4f | val loss %.4f acc %.4f | test acc %.4f", label,
+                 epoch, epochs, row["train_loss"], row["train_accuracy"], row["val_loss"],
+                 row["val_accuracy"], row["test_accuracy"])
+
+    write_snapshots(snapshots_path, snapshots, x_train.shape[1:], classes)
+    frame = pd.DataFrame(history)
+    if history_path is not None:
+        from .io import write_csv
+
+        write_csv(frame, history_path)
+    shutil.rmtree(resume_dir, ignore_errors=True)
+    return frame
+
+
+def _checkpoint(resume_dir: Path, epoch, weights, optimizer, history) -> None:
+    # The epoch's weights first, then the state that declares it complete: a kill in between
+    # leaves an orphan epoch file that the next run simply overwrites.
+    write_h5(resume_dir / f"epoch_{epoch:03d}.h5", {f"w{i}": w for i, w in enumerate(weights)})
+    write_h5(resume_dir / "state.h5",
+             {f"opt{i}": v.numpy() for i, v in enumerate(optimizer.variables)},
+             {"epoch": epoch, "history": history})
+
+
+def _restore(resume_dir: Path, model, optimizer):
+    state = resume_dir / "state.h5"
+    if not state.exists():
+        return [], {}, 1
+    arrays, attrs = read_h5(state)
+    done = int(attrs["epoch"])
+    snapshots = {}
+    for epoch in range(1, done + 1):
+        w, _ = read_h5(resume_dir / f"epoch_{epoch:03d}.h5")
+        snapshots[epoch] = [w[f"w{i}"] for i in range(len(w))]
+    model.set_weights(snapshots[done])
+    for i, var in enumerate(optimizer.variables):
+        var.assign(arrays[f"opt{i}"])
+    return list(attrs["history"]), snapshots, done + 1
