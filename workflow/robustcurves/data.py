@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,12 @@ def _labels(y: np.ndarray, where: str) -> np.ndarray:
 
 
 def save(dataset: dict, path, source: str, checksum: str = "") -> None:
+    """Write the dataset; `checksum` is the source archive's, else a sha256 of the arrays themselves."""
+    if not checksum:
+        digest = hashlib.sha256()
+        for key in KEYS:
+            digest.update(np.ascontiguousarray(dataset[key]).tobytes())
+        checksum = digest.hexdigest()
     write_h5(path, {k: dataset[k] for k in KEYS},
              {"source": source, "checksum": checksum, "class_names": list(dataset["class_names"])})
 

@@ -1,0 +1,47 @@
+"""Mean and standard deviation over folds: per epoch for curves, per attack for distance tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+CURVE_KEYS = ["regime", "epoch"]
+
+
+def stack(frames: dict[tuple[str, int], pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate per-fold frames keyed by (regime, fold) into one frame with those two columns."""
+    parts = [df.assign(regime=regime, fold=fold) for (regime, fold), df in frames.items()]
+    return pd.concat(parts, ignore_index=True)
+
+
+def over_folds(df: pd.DataFrame, by: list[str], values: list[str]) -> pd.DataFrame:
+    """Long table: by..., quantity, mean, std (ddof 1), folds — one row per group and quantity."""
+    long = df.melt(id_vars=[*by, "fold"], value_vars=values, var_name="quantity")
+    grouped = long.groupby([*by, "quantity"], sort=True)["value"]
+    out = grouped.agg(mean="mean", std="std", folds="count").reset_index()
+    return out
+
+
+def history(frames) -> pd.DataFrame:
+    df = stack(frames)
+    values = [c for c in df.columns if c not in ("epoch", "regime", "fold")]
+    return over_folds(df, CURVE_KEYS, values)
+
+
+def evaluation(frames) -> pd.DataFrame:
+    return over_folds(stack(frames), [*CURVE_KEYS, "attack"], ["accuracy", "asr", "samples"])
+
+
+def robustness(frames) -> pd.DataFrame:
+    df = stack(frames)
+    values = [c for c in df.columns if c not in ("epoch", "regime", "fold")]
+    return over_folds(df, CURVE_KEYS, values)
+
+
+def distances(frames: dict[tuple[str, int, str], pd.DataFrame]) -> pd.DataFrame:
+    """Per-fold means of per-sample L0/L2/Linf, then mean and std of those over folds."""
+    per_fold = pd.DataFrame([
+        {"regime": regime, "fold": fold, "attack": attack, "samples": len(df),
+         **{m: df[m].mean() for m in ("l0", "l2", "linf")}}
+        for (regime, fold, attack), df in frames.items()
+    ])
+    return over_folds(per_fold, ["regime", "attack"], ["l0", "l2", "linf", "samples"])

@@ -1,0 +1,113 @@
+"""The paper's figures from the fold summaries: mean line and ±1 std band over folds, epoch on x."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+FIGURES = ("training_curves", "accuracy_asr", "clever", "sensitivity_robustness")
+
+
+def _band(ax, df: pd.DataFrame, label: str, color=None, style="-"):
+    df = df.sort_values("epoch")
+    (line,) = ax.plot(df["epoch"], df["mean"], style, label=label, color=color, lw=1.6)
+    std = df["std"].fillna(0.0)
+    ax.fill_between(df["epoch"], df["mean"] - std, df["mean"] + std, color=line.get_color(), alpha=0.2, lw=0)
+
+
+def _pick(df: pd.DataFrame, **where) -> pd.DataFrame:
+    mask = pd.Series(True, index=df.index)
+    for key, value in where.items():
+        mask &= df[key] == value
+    return df[mask]
+
+
+def _folds_note(df: pd.DataFrame) -> str:
+    n = sorted(df["folds"].unique()) if len(df) else [0]
+    return f"mean ± std over {n[0] if len(n) == 1 else f'{n[0]}–{n[-1]}'} folds"
+
+
+def _regime_axes(regimes, rows=1, height=3.2):
+    fig, axes = plt.subplots(rows, len(regimes), figsize=(4.2 * len(regimes), height * rows),
+                             squeeze=False, sharex=True, sharey="row")
+    return fig, axes
+
+
+def training_curves(history: pd.DataFrame, dataset: str, regimes: list[str]):
+    """Paper Fig. 3/7: training, validation and test accuracy and loss per regime."""
+    fig, axes = _regime_axes(regimes, rows=2)
+    for col, regime in enumerate(regimes):
+        for split, color in (("train", "C0"), ("val", "C1"), ("test", "C2")):
+            for row, what in enumerate(("accuracy", "loss")):
+                _band(axes[row, col], _pick(history, regime=regime, quantity=f"{split}_{what}"),
+                      split, color)
+        axes[0, col].set_title(regime)
+        axes[0, 0].set_ylabel("accuracy")
+        axes[1, 0].set_ylabel("loss")
+        axes[1, col].set_xlabel("epoch")
+    axes[0, -1].legend(loc="lower right")
+    return _finish(fig, f"{dataset}: training curves ({_folds_note(history)})")
+
+
+def accuracy_asr(history: pd.DataFrame, evaluation: pd.DataFrame, dataset: str, regimes: list[str]):
+    """Paper Fig. 4/8: clean test accuracy next to each attack's success rate, per epoch."""
+    fig, axes = _regime_axes(regimes)
+    attacks = [a for a in evaluation["attack"].unique() if a != "clean"]
+    for col, regime in enumerate(regimes):
+        ax = axes[0, col]
+        _band(ax, _pick(history, regime=regime, quantity="test_accuracy"), "test accuracy", "k")
+        for i, attack in enumerate(attacks):
+            _band(ax, _pick(evaluation, regime=regime, attack=attack, quantity="asr"),
+                  f"ASR {attack}", f"C{i}", "--")
+        ax.set_title(regime)
+        ax.set_xlabel("epoch")
+        ax.set_ylim(-0.02, 1.02)
+    axes[0, 0].set_ylabel("accuracy / attack success rate")
+    axes[0, -1].legend(loc="best", fontsize="small")
+    return _finish(fig, f"{dataset}: test accuracy and ASR ({_folds_note(evaluation)})")
+
+
+def clever(robustness: pd.DataFrame, dataset: str, regimes: list[str]):
+    """Paper Fig. 5/9: CLEVER score per epoch, both regimes on one axis."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for i, regime in enumerate(regimes):
+        _band(ax, _pick(robustness, regime=regime, quantity="clever"), regime, f"C{i}")
+    ax.set(xlabel="epoch", ylabel="CLEVER score (untargeted)")
+    ax.legend()
+    return _finish(fig, f"{dataset}: CLEVER ({_folds_note(robustness)})")
+
+
+def sensitivity_robustness(robustness: pd.DataFrame, dataset: str, regimes: list[str]):
+    """Paper Fig. 6/10: loss sensitivity and empirical robustness per epoch."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for ax, quantity, label in ((axes[0], "loss_sensitivity", "loss sensitivity"),
+                                (axes[1], "empirical_robustness", "empirical robustness")):
+        for i, regime in enumerate(regimes):
+            _band(ax, _pick(robustness, regime=regime, quantity=quantity), regime, f"C{i}")
+        ax.set(xlabel="epoch", ylabel=label)
+    axes[1].legend()
+    return _finish(fig, f"{dataset}: loss sensitivity and empirical robustness ({_folds_note(robustness)})")
+
+
+def _finish(fig, title):
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def theme(context: str = "paper") -> None:
+    sns.set_theme(context=context, style="whitegrid")
+
+
+def save(fig, paths, dpi: int = 150) -> None:
+    """Write the figure to each path atomically (format from the extension)."""
+    from .io import atomic_path
+
+    for path in paths:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format=str(path).rsplit(".", 1)[-1])
+    plt.close(fig)

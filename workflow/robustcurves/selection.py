@@ -1,0 +1,16 @@
+"""Which epochs matter: the best snapshot of a fold, and the epochs that get expensive metrics."""
+
+import pandas as pd
+
+
+def best_epoch(history: pd.DataFrame) -> dict:
+    """The epoch with the highest validation accuracy (the earliest on ties)."""
+    row = history.loc[history["val_accuracy"].idxmax()]
+    return {"epoch": int(row["epoch"]), "criterion": "max val_accuracy",
+            "val_accuracy": float(row["val_accuracy"]), "test_accuracy": float(row["test_accuracy"])}
+
+
+def metric_epochs(epochs: list[int], every: int) -> list[int]:
+    """Every k-th epoch, always including the last one."""
+    chosen = [e for e in epochs if e % every == 0]
+    return chosen if chosen and chosen[-1] == epochs[-1] else [*chosen, epochs[-1]]

@@ -1,0 +1,67 @@
+# Adversarial sets crafted against each fold's best snapshot, their distances, and their replay on
+# every snapshot.
+
+
+rule craft:
+    input:
+        data="resources/{dataset}.h5",
+        snapshots=FOLD_DIR + "/snapshots.h5",
+        best=FOLD_DIR + "/best_epoch.json",
+    output:
+        FOLD_DIR + "/adversarial/{attack}.h5",
+    params:
+        attack=lambda wildcards: config["attacks"][wildcards.attack],
+        samples=config["attack"]["samples"],
+        seed=config["seed"],
+    log:
+        "logs/craft/{dataset}/{regime}/fold{fold}/{attack}.log",
+    benchmark:
+        "logs/benchmarks/craft/{dataset}/{regime}/fold{fold}/{attack}.tsv"
+    conda:
+        TF_ENV
+    threads: COMPUTE.get("threads", 1)
+    resources:
+        **tf_resources(runtime=240),
+    script:
+        "../scripts/craft.py"
+
+
+rule distances:
+    input:
+        data="resources/{dataset}.h5",
+        adversarial=FOLD_DIR + "/adversarial/{attack}.h5",
+    output:
+        FOLD_DIR + "/distances/{attack}.csv",
+    log:
+        "logs/distances/{dataset}/{regime}/fold{fold}/{attack}.log",
+    benchmark:
+        "logs/benchmarks/distances/{dataset}/{regime}/fold{fold}/{attack}.tsv"
+    conda:
+        ANALYSIS_ENV
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    script:
+        "../scripts/distances.py"
+
+
+rule evaluate:
+    input:
+        data="resources/{dataset}.h5",
+        snapshots=FOLD_DIR + "/snapshots.h5",
+        adversarial=expand(FOLD_DIR + "/adversarial/{attack}.h5", attack=ATTACKS, allow_missing=True),
+    output:
+        FOLD_DIR + "/evaluation.csv",
+    params:
+        attacks=ATTACKS,
+    log:
+        "logs/evaluate/{dataset}/{regime}/fold{fold}.log",
+    benchmark:
+        "logs/benchmarks/evaluate/{dataset}/{regime}/fold{fold}.tsv"
+    conda:
+        TF_ENV
+    threads: COMPUTE.get("threads", 1)
+    resources:
+        **tf_resources(runtime=60),
+    script:
+        "../scripts/evaluate.py"

@@ -1,0 +1,79 @@
+# Names, paths and parameter look-ups shared by the rules.
+
+import json
+
+DATASETS = list(config["datasets"])
+REGIMES = list(config["regimes"])
+ATTACKS = list(config["attacks"])
+FOLDS = list(range(config["folds"]))
+FIGURES = ["training_curves", "accuracy_asr", "clever", "sensitivity_robustness"]
+SUMMARIES = ["history", "evaluation", "robustness", "distances"]
+# Which summaries each figure is drawn from, so a figure reruns only when its own data changes.
+FIGURE_INPUTS = {
+    "training_curves": ["history"],
+    "accuracy_asr": ["history", "evaluation"],
+    "clever": ["robustness"],
+    "sensitivity_robustness": ["robustness"],
+}
+FOLD_DIR = "results/{dataset}/{regime}/fold{fold}"
+COMPUTE = config.get("compute", {})
+TF_ENV = "../../envs/tensorflow.yaml"
+ANALYSIS_ENV = "../../envs/analysis.yaml"
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    regime="|".join(REGIMES),
+    attack="|".join(ATTACKS),
+    fold=r"\d+",
+    figure="|".join(FIGURES),
+    summary="|".join(SUMMARIES),
+
+
+def dataset_config(wildcards):
+    return config["datasets"][wildcards.dataset]
+
+
+def learning_rate(wildcards):
+    override = dataset_config(wildcards).get("regimes", {}).get(wildcards.regime, {})
+    return {**config["regimes"][wildcards.regime], **override}["learning_rate"]
+
+
+def fold_outputs(pattern, dataset, **extra):
+    return expand(
+        FOLD_DIR + "/" + pattern,
+        dataset=dataset,
+        regime=REGIMES,
+        fold=FOLDS,
+        **extra,
+    )
+
+
+def figure_formats():
+    return config["figures"].get("format", ["png", "svg"])
+
+
+def final_outputs():
+    outputs = []
+    for dataset in DATASETS:
+        outputs += expand(
+            "results/{dataset}/figures/{figure}.{ext}",
+            dataset=dataset,
+            figure=FIGURES,
+            ext=figure_formats(),
+        )
+        outputs += expand(
+            "results/{dataset}/tables/distances_{regime}.{ext}",
+            dataset=dataset,
+            regime=REGIMES,
+            ext=["csv", "md", "tex"],
+        )
+    return outputs
+
+
+def tf_resources(runtime):
+    """Resources of the TensorFlow jobs; `compute.gpu` turns on a GPU request per job."""
+    resources = {"mem_mb": COMPUTE.get("mem_mb", 4000), "runtime": runtime}
+    if COMPUTE.get("gpu", 0):
+        resources["gpu"] = COMPUTE["gpu"]
+    return resources

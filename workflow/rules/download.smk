@@ -1,0 +1,1 @@
+# placeholder: the download rule is being written (helper); overwrite freely

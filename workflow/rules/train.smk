@@ -1,0 +1,44 @@
+# Training per dataset x regime x fold, with a snapshot after every epoch; then the best epoch.
+
+
+rule train:
+    input:
+        data="resources/{dataset}.h5",
+        folds="results/{dataset}/folds.csv",
+    output:
+        snapshots=FOLD_DIR + "/snapshots.h5",
+        history=FOLD_DIR + "/history.csv",
+    params:
+        learning_rate=learning_rate,
+        epochs=config["epochs"],
+        batch_size=config["batch_size"],
+        seed=config["seed"],
+    log:
+        "logs/train/{dataset}/{regime}/fold{fold}.log",
+    benchmark:
+        "logs/benchmarks/train/{dataset}/{regime}/fold{fold}.tsv"
+    conda:
+        TF_ENV
+    threads: COMPUTE.get("threads", 1)
+    resources:
+        **tf_resources(runtime=240),
+    script:
+        "../scripts/train.py"
+
+
+rule select_best:
+    input:
+        FOLD_DIR + "/history.csv",
+    output:
+        FOLD_DIR + "/best_epoch.json",
+    log:
+        "logs/select_best/{dataset}/{regime}/fold{fold}.log",
+    benchmark:
+        "logs/benchmarks/select_best/{dataset}/{regime}/fold{fold}.tsv"
+    conda:
+        ANALYSIS_ENV
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/select_best.py"

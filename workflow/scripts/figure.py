@@ -1,0 +1,14 @@
+from common import setup
+
+log = setup(snakemake)
+
+import pandas as pd  # noqa: E402
+
+from robustcurves import plots  # noqa: E402
+
+w, p = snakemake.wildcards, snakemake.params
+summaries = {path.rsplit("/", 1)[-1].removesuffix(".csv"): pd.read_csv(path) for path in snakemake.input}
+plots.theme(p.style.get("context", "paper"))
+fig = getattr(plots, w.figure)(*summaries.values(), dataset=w.dataset, regimes=p.regimes)
+plots.save(fig, snakemake.output, dpi=p.style.get("dpi", 150))
+log.info("wrote %s", ", ".join(snakemake.output))
