@@ -1,7 +1,12 @@
 # How robustness to adversarial examples evolves while a network trains.
 # Thin rules; the science lives in workflow/robustcurves. See README.md and ../shared/DESIGN.md.
 
-from snakemake.utils import min_version, validate
+import sys
+
+from snakemake.utils import min_version
+
+sys.path.insert(0, f"{workflow.basedir}/workflow")
+from robustcurves.config import check
 
 min_version("9.0")
 
@@ -13,7 +18,7 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+check(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
@@ -26,6 +31,6 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
-    default_target: True

@@ -84,7 +84,7 @@ def train(x_train, y_train, x_val, y_val, x_test, y_test, *, classes: int, epoch
         bad = [k for k in ("train_loss", "val_loss") if not np.isfinite(row[k])]
         if bad:
             raise TrainingDiverged(f"{label}: {bad[0]} is {row[bad[0]]} at epoch {epoch} "
-                                   f"(learning rate {learning_rate}); lower the regime's learning_rate")
+                                   f"(learning rate {learning_rate:g}); lower the regime's learning_rate")
         history.append(row)
         snapshots[epoch] = model.get_weights()
         _checkpoint(resume_dir, epoch, snapshots[epoch], optimizer, history)

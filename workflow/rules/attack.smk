@@ -5,14 +5,10 @@
 rule craft:
     input:
         data="resources/{dataset}.h5",
-        snapshots=FOLD_DIR + "/snapshots.h5",
-        best=FOLD_DIR + "/best_epoch.json",
+        snapshots="results/{dataset}/{regime}/fold{fold}/snapshots.h5",
+        best="results/{dataset}/{regime}/fold{fold}/best_epoch.json",
     output:
-        FOLD_DIR + "/adversarial/{attack}.h5",
-    params:
-        attack=lambda wildcards: config["attacks"][wildcards.attack],
-        samples=config["attack"]["samples"],
-        seed=config["seed"],
+        "results/{dataset}/{regime}/fold{fold}/adversarial/{attack}.h5",
     log:
         "logs/craft/{dataset}/{regime}/fold{fold}/{attack}.log",
     benchmark:
@@ -22,6 +18,10 @@ rule craft:
     threads: COMPUTE.get("threads", 1)
     resources:
         **tf_resources(runtime=240),
+    params:
+        attack=lambda wildcards: config["attacks"][wildcards.attack],
+        samples=config["attack"]["samples"],
+        seed=config["seed"],
     script:
         "../scripts/craft.py"
 
@@ -29,9 +29,9 @@ rule craft:
 rule distances:
     input:
         data="resources/{dataset}.h5",
-        adversarial=FOLD_DIR + "/adversarial/{attack}.h5",
+        adversarial="results/{dataset}/{regime}/fold{fold}/adversarial/{attack}.h5",
     output:
-        FOLD_DIR + "/distances/{attack}.csv",
+        "results/{dataset}/{regime}/fold{fold}/distances/{attack}.csv",
     log:
         "logs/distances/{dataset}/{regime}/fold{fold}/{attack}.log",
     benchmark:
@@ -48,12 +48,14 @@ rule distances:
 rule evaluate:
     input:
         data="resources/{dataset}.h5",
-        snapshots=FOLD_DIR + "/snapshots.h5",
-        adversarial=expand(FOLD_DIR + "/adversarial/{attack}.h5", attack=ATTACKS, allow_missing=True),
+        snapshots="results/{dataset}/{regime}/fold{fold}/snapshots.h5",
+        adversarial=expand(
+            "results/{dataset}/{regime}/fold{fold}/adversarial/{attack}.h5",
+            attack=ATTACKS,
+            allow_missing=True,
+        ),
     output:
-        FOLD_DIR + "/evaluation.csv",
-    params:
-        attacks=ATTACKS,
+        "results/{dataset}/{regime}/fold{fold}/evaluation.csv",
     log:
         "logs/evaluate/{dataset}/{regime}/fold{fold}.log",
     benchmark:
@@ -63,5 +65,7 @@ rule evaluate:
     threads: COMPUTE.get("threads", 1)
     resources:
         **tf_resources(runtime=60),
+    params:
+        attacks=ATTACKS,
     script:
         "../scripts/evaluate.py"

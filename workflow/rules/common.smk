@@ -41,7 +41,7 @@ def learning_rate(wildcards):
 
 def fold_outputs(pattern, dataset, **extra):
     return expand(
-        FOLD_DIR + "/" + pattern,
+        f"{FOLD_DIR}/{pattern}",
         dataset=dataset,
         regime=REGIMES,
         fold=FOLDS,
@@ -77,3 +77,40 @@ def tf_resources(runtime):
     if COMPUTE.get("gpu", 0):
         resources["gpu"] = COMPUTE["gpu"]
     return resources
+
+
+def prepare_input(wildcards):
+    ds = dataset_config(wildcards)
+    if ds["kind"] == "arrays":
+        return ds["path"]
+    if ds["kind"] in ("cifar10", "stl10"):
+        return ds.get("archive", f"resources/archives/{wildcards.dataset}.tar.gz")
+    return []
+
+
+def prepare_params(wildcards):
+    """Everything that changes the prepared arrays; the archive's checksum when one is configured."""
+    ds = dataset_config(wildcards)
+    keep = {k: v for k, v in ds.items() if k in ("kind", "test_fraction", "sha256")}
+    return {**keep, "seed": config["seed"]}
+
+
+def summary_inputs(wildcards):
+    name, dataset = wildcards.summary, wildcards.dataset
+    if name == "distances":
+        return fold_outputs("distances/{attack}.csv", dataset, attack=ATTACKS)
+    return fold_outputs(f"{name}.csv", dataset)
+
+
+def figure_inputs(wildcards):
+    return expand(
+        "results/{dataset}/summary/{summary}.csv",
+        dataset=wildcards.dataset,
+        summary=FIGURE_INPUTS[wildcards.figure],
+    )
+
+
+def figure_style(wildcards):
+    """Shared figure settings, overridden by the figure's own section: a change reruns only its figures."""
+    shared = {k: v for k, v in config["figures"].items() if k in ("dpi", "context")}
+    return {**shared, **config["figures"].get(wildcards.figure, {})}

@@ -4,13 +4,10 @@
 rule robustness:
     input:
         data="resources/{dataset}.h5",
-        snapshots=FOLD_DIR + "/snapshots.h5",
-        best=FOLD_DIR + "/best_epoch.json",
+        snapshots="results/{dataset}/{regime}/fold{fold}/snapshots.h5",
+        best="results/{dataset}/{regime}/fold{fold}/best_epoch.json",
     output:
-        FOLD_DIR + "/robustness.csv",
-    params:
-        metrics=config["metrics"],
-        seed=config["seed"],
+        "results/{dataset}/{regime}/fold{fold}/robustness.csv",
     log:
         "logs/robustness/{dataset}/{regime}/fold{fold}.log",
     benchmark:
@@ -20,5 +17,8 @@ rule robustness:
     threads: COMPUTE.get("threads", 1)
     resources:
         **tf_resources(runtime=240),
+    params:
+        metrics=config["metrics"],
+        seed=config["seed"],
     script:
         "../scripts/robustness.py"

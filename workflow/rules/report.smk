@@ -1,13 +1,6 @@
 # Fold summaries, the paper's figures and distance tables: each its own target.
 
 
-def summary_inputs(wildcards):
-    name, dataset = wildcards.summary, wildcards.dataset
-    if name == "distances":
-        return fold_outputs("distances/{attack}.csv", dataset, attack=ATTACKS)
-    return fold_outputs(f"{name}.csv", dataset)
-
-
 rule aggregate:
     input:
         summary_inputs,
@@ -28,11 +21,7 @@ rule aggregate:
 
 rule figure:
     input:
-        lambda wc: expand(
-            "results/{dataset}/summary/{summary}.csv",
-            dataset=wc.dataset,
-            summary=FIGURE_INPUTS[wc.figure],
-        ),
+        figure_inputs,
     output:
         report(
             expand(
@@ -43,9 +32,6 @@ rule figure:
             subcategory="figures",
             labels={"figure": "{figure}"},
         ),
-    params:
-        regimes=REGIMES,
-        style=config["figures"],
     log:
         "logs/figure/{dataset}/{figure}.log",
     benchmark:
@@ -55,6 +41,9 @@ rule figure:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        regimes=REGIMES,
+        style=figure_style,
     script:
         "../scripts/figure.py"
 

@@ -6,13 +6,8 @@ rule train:
         data="resources/{dataset}.h5",
         folds="results/{dataset}/folds.csv",
     output:
-        snapshots=FOLD_DIR + "/snapshots.h5",
-        history=FOLD_DIR + "/history.csv",
-    params:
-        learning_rate=learning_rate,
-        epochs=config["epochs"],
-        batch_size=config["batch_size"],
-        seed=config["seed"],
+        snapshots="results/{dataset}/{regime}/fold{fold}/snapshots.h5",
+        history="results/{dataset}/{regime}/fold{fold}/history.csv",
     log:
         "logs/train/{dataset}/{regime}/fold{fold}.log",
     benchmark:
@@ -22,15 +17,20 @@ rule train:
     threads: COMPUTE.get("threads", 1)
     resources:
         **tf_resources(runtime=240),
+    params:
+        learning_rate=learning_rate,
+        epochs=config["epochs"],
+        batch_size=config["batch_size"],
+        seed=config["seed"],
     script:
         "../scripts/train.py"
 
 
 rule select_best:
     input:
-        FOLD_DIR + "/history.csv",
+        "results/{dataset}/{regime}/fold{fold}/history.csv",
     output:
-        FOLD_DIR + "/best_epoch.json",
+        "results/{dataset}/{regime}/fold{fold}/best_epoch.json",
     log:
         "logs/select_best/{dataset}/{regime}/fold{fold}.log",
     benchmark:

