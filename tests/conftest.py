@@ -18,5 +18,5 @@ def separable(n=240, shape=(12, 12, 1), classes=3, seed=0):
     x = r.uniform(0, 0.2, size=(n, *shape)).astype(np.float32)
     w = shape[1] // classes
     for c in range(classes):
-        x[y == c, :, c * w:(c + 1) * w, :] += 0.7
+        x[y == c, :, c * w : (c + 1) * w, :] += 0.7
     return np.clip(x, 0, 1), y.astype(np.int64)

@@ -9,8 +9,20 @@ from robustcurves import attacks, metrics, models, training
 def trained(tmp_path_factory):
     x, y = separable(n=300, shape=(32, 32, 1))
     path = tmp_path_factory.mktemp("m") / "s.h5"
-    training.train(x[:200], y[:200], x[200:250], y[200:250], x[250:], y[250:], classes=3, epochs=3,
-                   batch_size=16, learning_rate=2e-3, seed=1, snapshots_path=path)
+    training.train(
+        x[:200],
+        y[:200],
+        x[200:250],
+        y[200:250],
+        x[250:],
+        y[250:],
+        classes=3,
+        epochs=3,
+        batch_size=16,
+        learning_rate=2e-3,
+        seed=1,
+        snapshots_path=path,
+    )
     with models.Snapshots(path) as s:
         return s.model(3), x[250:], y[250:]
 
@@ -36,7 +48,9 @@ def test_pgd_stays_in_the_eps_ball_and_beats_fgsm(trained):
     pgd = attacks.craft(model, x, y, {"method": "pgd", "eps": 0.3, "eps_step": 0.1, "max_iter": 20}, seed=0)
     assert np.abs(pgd - x).max() <= 0.3 + 1e-6 and pgd.min() >= 0 and pgd.max() <= 1
     forward = models.logits_fn(model)
-    asr = {k: metrics.attack_success_rate(models.predict(forward, v), y) for k, v in (("f", fgsm), ("p", pgd))}
+    asr = {
+        k: metrics.attack_success_rate(models.predict(forward, v), y) for k, v in (("f", fgsm), ("p", pgd))
+    }
     assert asr["p"] >= asr["f"]
     again = attacks.craft(model, x, y, {"method": "pgd", "eps": 0.3, "eps_step": 0.1, "max_iter": 20}, seed=0)
     np.testing.assert_array_equal(pgd, again)

@@ -27,8 +27,9 @@ def test_conda_envs_pin_the_same_versions_as_requirements():
         env_pins = pins(pip)
         assert env_pins and len(env_pins) == len(pip), f"{env.name}: unpinned pip entries"
         for name, version in env_pins.items():
-            assert required.get(name) == version, f"{env.name}: {name}=={version}, requirements.txt has " \
-                                                  f"{required.get(name)}"
+            assert required.get(name) == version, (
+                f"{env.name}: {name}=={version}, requirements.txt has {required.get(name)}"
+            )
         assert "python=3.11" in spec["dependencies"]
 
 

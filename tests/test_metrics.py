@@ -7,7 +7,7 @@ from robustcurves import metrics
 def test_distances_on_hand_made_pairs():
     x = np.zeros((2, 3, 3, 2), np.float32)
     adv = x.copy()
-    adv[0, 0, 0, 0] = 0.3          # one pixel, one channel
+    adv[0, 0, 0, 0] = 0.3  # one pixel, one channel
     adv[0, 1, 1, :] = [0.4, -0.1]  # one pixel, both channels: still one pixel changed
     d = metrics.distances(x, adv)
     assert d["l0"].tolist() == [2, 0]

@@ -53,11 +53,30 @@ def weights(path):
 
 def test_training_writes_a_snapshot_per_epoch_and_learns(tmp_path):
     x, y = separable(n=300, shape=(32, 32, 1))
-    hist = training.train(x[:200], y[:200], x[200:250], y[200:250], x[250:], y[250:], classes=3, epochs=4,
-                          batch_size=16, learning_rate=2e-3, seed=1, snapshots_path=tmp_path / "s.h5",
-                          history_path=tmp_path / "h.csv")
-    assert list(hist.columns) == ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
-                                  "test_loss", "test_accuracy"]
+    hist = training.train(
+        x[:200],
+        y[:200],
+        x[200:250],
+        y[200:250],
+        x[250:],
+        y[250:],
+        classes=3,
+        epochs=4,
+        batch_size=16,
+        learning_rate=2e-3,
+        seed=1,
+        snapshots_path=tmp_path / "s.h5",
+        history_path=tmp_path / "h.csv",
+    )
+    assert list(hist.columns) == [
+        "epoch",
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "test_loss",
+        "test_accuracy",
+    ]
     assert hist["epoch"].tolist() == [1, 2, 3, 4]
     assert hist["train_accuracy"].iloc[-1] > 0.9 and hist["test_accuracy"].iloc[-1] > 0.9
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "h.csv"), hist, check_dtype=False)
@@ -75,15 +94,30 @@ def test_killed_training_resumes_to_identical_snapshots(tmp_path):
     a, b = weights(straight), weights(resumed)
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5, 6]
     for epoch in a:
-        for wa, wb in zip(a[epoch], b[epoch]):
+        for wa, wb in zip(a[epoch], b[epoch], strict=True):
             np.testing.assert_array_equal(wa, wb)
     pd.testing.assert_frame_equal(pd.read_csv(f"{straight}.csv"), pd.read_csv(f"{resumed}.csv"))
 
 
 def test_nan_loss_names_run_and_epoch_and_writes_nothing(tmp_path):
     x, y = separable(n=60, shape=(32, 32, 1))
-    with pytest.raises(training.TrainingDiverged, match=r"mnist5k/overfit/fold3: train_loss is nan at epoch 1 \(learning rate 1e\+09\)"):
-        training.train(x[:40], y[:40], x[40:50], y[40:50], x[50:], y[50:], classes=3, epochs=2,
-                       batch_size=8, learning_rate=1e9, seed=0, snapshots_path=tmp_path / "s.h5",
-                       label="mnist5k/overfit/fold3")
+    with pytest.raises(
+        training.TrainingDiverged,
+        match=r"mnist5k/overfit/fold3: train_loss is nan at epoch 1 \(learning rate 1e\+09\)",
+    ):
+        training.train(
+            x[:40],
+            y[:40],
+            x[40:50],
+            y[40:50],
+            x[50:],
+            y[50:],
+            classes=3,
+            epochs=2,
+            batch_size=8,
+            learning_rate=1e9,
+            seed=0,
+            snapshots_path=tmp_path / "s.h5",
+            label="mnist5k/overfit/fold3",
+        )
     assert not (tmp_path / "s.h5").exists()

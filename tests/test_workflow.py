@@ -6,6 +6,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from workflow_utils import planned_jobs, snakemake, workflow_copy
 
@@ -51,8 +52,10 @@ def test_training_artifacts(run):
         assert best["epoch"] == int(hist.loc[hist["val_accuracy"].idxmax(), "epoch"])
         assert not (d / "snapshots.resume").exists()
     # the overfitting regime learns much faster than the normal one
-    acc = {r: pd.read_csv(run / f"results/mnist5k/{r}/fold0/history.csv")["test_accuracy"].iloc[-1]
-           for r in REGIMES}
+    acc = {
+        r: pd.read_csv(run / f"results/mnist5k/{r}/fold0/history.csv")["test_accuracy"].iloc[-1]
+        for r in REGIMES
+    }
     assert acc["overfit"] > 0.8 and acc["overfit"] > acc["normal"]
 
 
@@ -133,3 +136,50 @@ def test_logs_and_benchmarks_for_every_job(run):
 
 def test_rerun_does_nothing(run):
     assert planned_jobs(run, "--configfile", TINY) == {}
+
+
+def changed_config(run, tmp_path, edit):
+    config = yaml.safe_load((run / TINY).read_text())
+    edit(config)
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return planned_jobs(run, "--configfile", str(path))
+
+
+def test_changing_one_attack_reruns_only_that_attack_and_its_dependants(run, tmp_path):
+    jobs = changed_config(run, tmp_path, lambda c: c["attacks"]["cw"].update(max_iter=21))
+    per_fold = len(REGIMES) * len(FOLDS)
+    assert jobs.pop("craft") == jobs.pop("distances") == jobs.pop("evaluate") == per_fold
+    assert jobs == {"aggregate": 2, "figure": 1, "table": len(REGIMES), "all": 1}
+
+
+def test_changing_one_figure_style_redraws_only_that_figure(run, tmp_path):
+    jobs = changed_config(run, tmp_path, lambda c: c["figures"].update(clever={"dpi": 61}))
+    assert jobs == {"figure": 1, "all": 1}
+
+
+def test_changing_epochs_retrains(run, tmp_path):
+    jobs = changed_config(run, tmp_path, lambda c: c.update(epochs=4))
+    assert jobs["train"] == len(REGIMES) * len(FOLDS)
+    assert "prepare" not in jobs and "split" not in jobs
+
+
+def test_same_config_gives_the_same_numbers(run, tmp_path_factory):
+    again = workflow_copy(tmp_path_factory.mktemp("again"))
+    fold = "results/mnist5k/overfit/fold1"
+    snakemake(again, f"{fold}/evaluation.csv", f"{fold}/robustness.csv", "--configfile", TINY)
+    for name in ("history.csv", "evaluation.csv", "robustness.csv", "best_epoch.json"):
+        assert (again / fold / name).read_bytes() == (run / fold / name).read_bytes(), name
+    for attack in ATTACKS:
+        with (
+            h5py.File(run / fold / f"adversarial/{attack}.h5") as a,
+            h5py.File(again / fold / f"adversarial/{attack}.h5") as b,
+        ):
+            for key in ("x_adv", "indices", "success"):
+                np.testing.assert_array_equal(a[key][()], b[key][()])
+    with h5py.File(run / fold / "snapshots.h5") as a, h5py.File(again / fold / "snapshots.h5") as b:
+        for epoch in (1, 2, 3):
+            for w in a[f"epoch_{epoch:03d}"]:
+                np.testing.assert_array_equal(
+                    a[f"epoch_{epoch:03d}/{w}"][()], b[f"epoch_{epoch:03d}/{w}"][()]
+                )

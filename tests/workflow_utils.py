@@ -15,7 +15,9 @@ def workflow_copy(dest: Path) -> Path:
     for name in COPY:
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+            shutil.copytree(
+                src, dest / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True
+            )
         elif src.exists():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / name)

@@ -10,10 +10,22 @@ REQUIRED = ("x_adv", "indices", "labels", "success")
 
 
 def save(path, x_adv, indices, labels, success, *, attack: str, params: dict, epoch: int) -> None:
-    write_h5(path, {"x_adv": x_adv.astype(np.float32), "indices": indices.astype(np.int64),
-                    "labels": labels.astype(np.int64), "success": success.astype(bool)},
-             {"attack": attack, "params": params, "epoch": epoch, "samples": len(indices),
-              "successes": int(success.sum())})
+    write_h5(
+        path,
+        {
+            "x_adv": x_adv.astype(np.float32),
+            "indices": indices.astype(np.int64),
+            "labels": labels.astype(np.int64),
+            "success": success.astype(bool),
+        },
+        {
+            "attack": attack,
+            "params": params,
+            "epoch": epoch,
+            "samples": len(indices),
+            "successes": int(success.sum()),
+        },
+    )
 
 
 def load(path) -> tuple[dict, dict]:

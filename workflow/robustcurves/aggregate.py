@@ -38,10 +38,20 @@ def robustness(frames) -> pd.DataFrame:
 
 
 def distances(frames: dict[tuple[str, int, str], pd.DataFrame]) -> pd.DataFrame:
-    """Per-fold means of per-sample L0/L2/Linf, then mean and std of those over folds."""
-    per_fold = pd.DataFrame([
-        {"regime": regime, "fold": fold, "attack": attack, "samples": len(df),
-         **{m: df[m].mean() for m in ("l0", "l2", "linf")}}
-        for (regime, fold, attack), df in frames.items()
-    ])
+    """Per-fold means of per-sample L0/L2/Linf over successful adversarials, then mean and std over folds.
+
+    `samples` is the number of successful adversarials behind each fold's mean (NaN means when none).
+    """
+    per_fold = pd.DataFrame(
+        [
+            {
+                "regime": regime,
+                "fold": fold,
+                "attack": attack,
+                "samples": int(df["success"].sum()),
+                **{m: df.loc[df["success"], m].mean() for m in ("l0", "l2", "linf")},
+            }
+            for (regime, fold, attack), df in frames.items()
+        ]
+    )
     return over_folds(per_fold, ["regime", "attack"], ["l0", "l2", "linf", "samples"])

@@ -28,8 +28,13 @@ def mnist5k(seed: int, test_fraction: float) -> dict:
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=test_fraction, stratify=y, random_state=seed
     )
-    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test,
-            "class_names": MNIST_CLASSES}
+    return {
+        "x_train": x_train,
+        "y_train": y_train,
+        "x_test": x_test,
+        "y_test": y_test,
+        "class_names": MNIST_CLASSES,
+    }
 
 
 def load_arrays(path) -> dict:
@@ -70,10 +75,15 @@ def validate(arrays: dict, source: str) -> dict:
             raise DatasetError(f"{source}: y_{split} has shape {y.shape}; expected N labels")
         if len(x) != len(y):
             raise DatasetError(f"{source}: x_{split} has {len(x)} images but y_{split} has {len(y)} labels")
-        out[f"x_{split}"], out[f"y_{split}"] = _to_uint8(x, f"{source}: x_{split}"), _labels(y, f"{source}: y_{split}")
+        out[f"x_{split}"], out[f"y_{split}"] = (
+            _to_uint8(x, f"{source}: x_{split}"),
+            _labels(y, f"{source}: y_{split}"),
+        )
     if out["x_train"].shape[1:] != out["x_test"].shape[1:]:
-        raise DatasetError(f"{source}: train images {out['x_train'].shape[1:]} and test images "
-                           f"{out['x_test'].shape[1:]} differ in shape")
+        raise DatasetError(
+            f"{source}: train images {out['x_train'].shape[1:]} and test images "
+            f"{out['x_test'].shape[1:]} differ in shape"
+        )
     classes = int(max(out["y_train"].max(), out["y_test"].max())) + 1
     names = arrays.get("class_names")
     out["class_names"] = [str(n) for n in names] if names is not None else [str(c) for c in range(classes)]
@@ -87,8 +97,10 @@ def _to_uint8(x: np.ndarray, where: str) -> np.ndarray:
         return x
     if np.issubdtype(x.dtype, np.floating):
         if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
-            raise DatasetError(f"{where}: float images must be finite and in [0, 1] "
-                               f"(found [{np.nanmin(x):.3g}, {np.nanmax(x):.3g}])")
+            raise DatasetError(
+                f"{where}: float images must be finite and in [0, 1] "
+                f"(found [{np.nanmin(x):.3g}, {np.nanmax(x):.3g}])"
+            )
         return np.round(x * 255).astype(np.uint8)
     raise DatasetError(f"{where}: dtype {x.dtype}; expected uint8 or float in [0, 1]")
 
@@ -110,8 +122,11 @@ def save(dataset: dict, path, source: str, checksum: str = "") -> None:
         for key in KEYS:
             digest.update(np.ascontiguousarray(dataset[key]).tobytes())
         checksum = digest.hexdigest()
-    write_h5(path, {k: dataset[k] for k in KEYS},
-             {"source": source, "checksum": checksum, "class_names": list(dataset["class_names"])})
+    write_h5(
+        path,
+        {k: dataset[k] for k in KEYS},
+        {"source": source, "checksum": checksum, "class_names": list(dataset["class_names"])},
+    )
 
 
 def load(path) -> dict:

@@ -28,13 +28,15 @@ def evaluate_snapshots(snapshots: Snapshots, x_test, y_test, adversarial: dict) 
         for attack, (x, y) in sets.items():
             pred = predict(forward, x)
             asr = metrics.attack_success_rate(pred, y)
-            rows.append({"epoch": epoch, "attack": attack, "samples": len(y),
-                         "accuracy": 1.0 - asr, "asr": asr})
+            rows.append(
+                {"epoch": epoch, "attack": attack, "samples": len(y), "accuracy": 1.0 - asr, "asr": asr}
+            )
     return pd.DataFrame(rows)
 
 
-def robustness(snapshots: Snapshots, x, y, *, epochs: list[int], clever: dict,
-               empirical_robustness: dict, seed: int) -> pd.DataFrame:
+def robustness(
+    snapshots: Snapshots, x, y, *, epochs: list[int], clever: dict, empirical_robustness: dict, seed: int
+) -> pd.DataFrame:
     """CLEVER, loss sensitivity and empirical robustness of each chosen snapshot on images x."""
     from .attacks import art_classifier
     from .clever import art_clever, clever_scores
@@ -50,10 +52,16 @@ def robustness(snapshots: Snapshots, x, y, *, epochs: list[int], clever: dict,
         model.set_weights(snapshots.weights(epoch))
         scores = score(model, x, seed=seed + epoch, **clever) if len(x) else np.zeros(0)
         er, er_n = metrics.empirical_robustness(classifier, x, **empirical_robustness)
-        rows.append({"epoch": epoch, "samples": len(x),
-                     "clever": float(np.mean(scores)) if len(x) else float("nan"),
-                     "clever_std": float(np.std(scores)) if len(x) else float("nan"),
-                     "loss_sensitivity": metrics.loss_sensitivity(classifier, x, y),
-                     "empirical_robustness": er, "empirical_robustness_successes": er_n})
+        rows.append(
+            {
+                "epoch": epoch,
+                "samples": len(x),
+                "clever": float(np.mean(scores)) if len(x) else float("nan"),
+                "clever_std": float(np.std(scores)) if len(x) else float("nan"),
+                "loss_sensitivity": metrics.loss_sensitivity(classifier, x, y),
+                "empirical_robustness": er,
+                "empirical_robustness_successes": er_n,
+            }
+        )
         log.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in rows[-1].items() if k != "epoch"})
     return pd.DataFrame(rows)

@@ -64,7 +64,9 @@ def open_h5(path, required=()):
     try:
         f = h5py.File(path, "r")
     except (OSError, ValueError) as err:
-        raise ArtifactError(f"{path}: not a readable HDF5 file ({err}); delete it and rerun its rule") from err
+        raise ArtifactError(
+            f"{path}: not a readable HDF5 file ({err}); delete it and rerun its rule"
+        ) from err
     missing = [k for k in required if k not in f]
     if missing:
         f.close()

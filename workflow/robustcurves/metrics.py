@@ -10,11 +10,15 @@ CHANGE_TOL = 1e-6
 
 def distances(x: np.ndarray, x_adv: np.ndarray) -> dict[str, np.ndarray]:
     """Per-sample L0 (pixels with any channel changed), L2 and Linf of x_adv - x, in [0, 1] units."""
-    delta = (x_adv.astype(np.float64) - x.astype(np.float64)).reshape(len(x), -1, x.shape[-1])
-    changed = np.abs(delta).max(axis=2) > CHANGE_TOL
-    flat = delta.reshape(len(x), -1)
-    return {"l0": changed.sum(axis=1).astype(np.int64), "l2": np.linalg.norm(flat, axis=1),
-            "linf": np.abs(flat).max(axis=1, initial=0.0)}
+    pixels = int(np.prod(x.shape[1:-1]))
+    delta = (x_adv.astype(np.float64) - x.astype(np.float64)).reshape(len(x), pixels, x.shape[-1])
+    changed = np.abs(delta).max(axis=2, initial=0.0) > CHANGE_TOL
+    flat = delta.reshape(len(x), pixels * x.shape[-1])
+    return {
+        "l0": changed.sum(axis=1).astype(np.int64),
+        "l2": np.linalg.norm(flat, axis=1),
+        "linf": np.abs(flat).max(axis=1, initial=0.0),
+    }
 
 
 def attack_success_rate(pred: np.ndarray, y: np.ndarray) -> float:
@@ -32,8 +36,9 @@ def loss_sensitivity(classifier, x: np.ndarray, y: np.ndarray) -> float:
     return float(art_loss_sensitivity(classifier, x, onehot))
 
 
-def empirical_robustness(classifier, x: np.ndarray, eps_step: float, eps_max: float,
-                         batch_size: int = 512) -> tuple[float, int]:
+def empirical_robustness(
+    classifier, x: np.ndarray, eps_step: float, eps_max: float, batch_size: int = 512
+) -> tuple[float, int]:
     """ART's empirical robustness: minimal FGSM perturbation relative to the input, Linf norm.
 
     Returns (mean ||delta|| / ||x|| over successful samples, number of successes). ART itself
@@ -44,8 +49,9 @@ def empirical_robustness(classifier, x: np.ndarray, eps_step: float, eps_max: fl
 
     if len(x) == 0:
         return float("nan"), 0
-    fgsm = FastGradientMethod(classifier, norm=np.inf, eps=eps_max, eps_step=eps_step, minimal=True,
-                              batch_size=batch_size)
+    fgsm = FastGradientMethod(
+        classifier, norm=np.inf, eps=eps_max, eps_step=eps_step, minimal=True, batch_size=batch_size
+    )
     x_adv = fgsm.generate(x)
     before = classifier.predict(x).argmax(axis=1)
     success = classifier.predict(x_adv).argmax(axis=1) != before

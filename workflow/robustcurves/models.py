@@ -7,10 +7,10 @@ import os
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import tensorflow as tf
 
-from .io import atomic_path, open_h5  # noqa: E402
+from .io import atomic_path, open_h5
 
 
 def configure(threads: int | None = None, seed: int | None = None) -> None:
@@ -25,17 +25,20 @@ def configure(threads: int | None = None, seed: int | None = None) -> None:
 
 def lenet5(input_shape, classes: int) -> keras.Model:
     """LeNet-5 (two 5x5 conv + max-pool blocks, dense 120-84), ReLU, outputs logits."""
-    return keras.Sequential([
-        keras.Input(shape=tuple(input_shape)),
-        keras.layers.Conv2D(6, 5, activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(16, 5, activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(),
-        keras.layers.Dense(120, activation="relu"),
-        keras.layers.Dense(84, activation="relu"),
-        keras.layers.Dense(classes),
-    ], name="lenet5")
+    return keras.Sequential(
+        [
+            keras.Input(shape=tuple(input_shape)),
+            keras.layers.Conv2D(6, 5, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(16, 5, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(120, activation="relu"),
+            keras.layers.Dense(84, activation="relu"),
+            keras.layers.Dense(classes),
+        ],
+        name="lenet5",
+    )
 
 
 class Snapshots:
@@ -89,7 +92,7 @@ def logits_fn(model: keras.Model):
 
 
 def predict_logits(fn, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    out = [fn(tf.constant(x[i:i + batch_size])).numpy() for i in range(0, len(x), batch_size)]
+    out = [fn(tf.constant(x[i : i + batch_size])).numpy() for i in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 

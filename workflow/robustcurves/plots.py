@@ -5,9 +5,9 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
 
 FIGURES = ("training_curves", "accuracy_asr", "clever", "sensitivity_robustness")
 
@@ -32,8 +32,14 @@ def _folds_note(df: pd.DataFrame) -> str:
 
 
 def _regime_axes(regimes, rows=1, height=3.2):
-    fig, axes = plt.subplots(rows, len(regimes), figsize=(4.2 * len(regimes), height * rows),
-                             squeeze=False, sharex=True, sharey="row")
+    fig, axes = plt.subplots(
+        rows,
+        len(regimes),
+        figsize=(4.2 * len(regimes), height * rows),
+        squeeze=False,
+        sharex=True,
+        sharey="row",
+    )
     return fig, axes
 
 
@@ -43,8 +49,7 @@ def training_curves(history: pd.DataFrame, dataset: str, regimes: list[str]):
     for col, regime in enumerate(regimes):
         for split, color in (("train", "C0"), ("val", "C1"), ("test", "C2")):
             for row, what in enumerate(("accuracy", "loss")):
-                _band(axes[row, col], _pick(history, regime=regime, quantity=f"{split}_{what}"),
-                      split, color)
+                _band(axes[row, col], _pick(history, regime=regime, quantity=f"{split}_{what}"), split, color)
         axes[0, col].set_title(regime)
         axes[0, 0].set_ylabel("accuracy")
         axes[1, 0].set_ylabel("loss")
@@ -61,8 +66,13 @@ def accuracy_asr(history: pd.DataFrame, evaluation: pd.DataFrame, dataset: str, 
         ax = axes[0, col]
         _band(ax, _pick(history, regime=regime, quantity="test_accuracy"), "test accuracy", "k")
         for i, attack in enumerate(attacks):
-            _band(ax, _pick(evaluation, regime=regime, attack=attack, quantity="asr"),
-                  f"ASR {attack}", f"C{i}", "--")
+            _band(
+                ax,
+                _pick(evaluation, regime=regime, attack=attack, quantity="asr"),
+                f"ASR {attack}",
+                f"C{i}",
+                "--",
+            )
         ax.set_title(regime)
         ax.set_xlabel("epoch")
         ax.set_ylim(-0.02, 1.02)
@@ -84,8 +94,10 @@ def clever(robustness: pd.DataFrame, dataset: str, regimes: list[str]):
 def sensitivity_robustness(robustness: pd.DataFrame, dataset: str, regimes: list[str]):
     """Paper Fig. 6/10: loss sensitivity and empirical robustness per epoch."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    for ax, quantity, label in ((axes[0], "loss_sensitivity", "loss sensitivity"),
-                                (axes[1], "empirical_robustness", "empirical robustness")):
+    for ax, quantity, label in (
+        (axes[0], "loss_sensitivity", "loss sensitivity"),
+        (axes[1], "empirical_robustness", "empirical robustness"),
+    ):
         for i, regime in enumerate(regimes):
             _band(ax, _pick(robustness, regime=regime, quantity=quantity), regime, f"C{i}")
         ax.set(xlabel="epoch", ylabel=label)

@@ -6,8 +6,12 @@ import pandas as pd
 def best_epoch(history: pd.DataFrame) -> dict:
     """The epoch with the highest validation accuracy (the earliest on ties)."""
     row = history.loc[history["val_accuracy"].idxmax()]
-    return {"epoch": int(row["epoch"]), "criterion": "max val_accuracy",
-            "val_accuracy": float(row["val_accuracy"]), "test_accuracy": float(row["test_accuracy"])}
+    return {
+        "epoch": int(row["epoch"]),
+        "criterion": "max val_accuracy",
+        "val_accuracy": float(row["val_accuracy"]),
+        "test_accuracy": float(row["test_accuracy"]),
+    }
 
 
 def metric_epochs(epochs: list[int], every: int) -> list[int]:

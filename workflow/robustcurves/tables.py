@@ -15,7 +15,8 @@ def distance_table(summary: pd.DataFrame, regime: str) -> pd.DataFrame:
     wide = df.pivot_table(index="attack", columns="quantity", values=["mean", "std"], aggfunc="first")
     rows = []
     for attack in wide.index:
-        row = {"attack": attack, "folds": int(df[df["attack"] == attack]["folds"].max())}
+        l2 = df[(df["attack"] == attack) & (df["quantity"] == "l2")]
+        row = {"attack": attack, "folds": int(l2["folds"].iloc[0]) if len(l2) else 0}
         for q in (*COLUMNS, "samples"):
             row[f"{q}_mean"], row[f"{q}_std"] = wide.loc[attack, ("mean", q)], wide.loc[attack, ("std", q)]
         rows.append(row)
@@ -23,12 +24,14 @@ def distance_table(summary: pd.DataFrame, regime: str) -> pd.DataFrame:
 
 
 def _formatted(table: pd.DataFrame, pm: str) -> pd.DataFrame:
-    out = pd.DataFrame({"attack": table["attack"]})
+    out = pd.DataFrame({"attack": [a.replace("_", r"\_") if pm != "±" else a for a in table["attack"]]})
     for q, label in COLUMNS.items():
         digits = 1 if q == "l0" else 4
-        out[label] = [f"{m:.{digits}f} {pm} {s:.{digits}f}" for m, s in zip(table[f"{q}_mean"],
-                                                                         table[f"{q}_std"].fillna(0))]
-    out["successful samples / fold"] = [f"{m:.0f}" for m in table["samples_mean"]]
+        out[label] = [
+            f"{m:.{digits}f} {pm} {s:.{digits}f}"
+            for m, s in zip(table[f"{q}_mean"], table[f"{q}_std"].fillna(0), strict=True)
+        ]
+    out["successful samples / fold"] = [f"{m:.1f}" for m in table["samples_mean"]]
     out["folds"] = table["folds"]
     return out
 
@@ -36,6 +39,7 @@ def _formatted(table: pd.DataFrame, pm: str) -> pd.DataFrame:
 def write(table: pd.DataFrame, csv, md, tex, caption: str) -> None:
     write_csv(table, csv)
     write_text(f"{caption}\n\n{_formatted(table, '±').to_markdown(index=False)}\n", md)
-    latex = _formatted(table, r"$\pm$").to_latex(index=False, caption=caption, escape=False,
-                                                   label="tab:" + caption.split(":")[0].replace(" ", "-"))
+    latex = _formatted(table, r"$\pm$").to_latex(
+        index=False, caption=caption, escape=False, label="tab:" + caption.split(":")[0].replace(" ", "-")
+    )
     write_text(latex, tex)

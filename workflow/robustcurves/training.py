@@ -27,10 +27,12 @@ def _train_step(model, optimizer, loss_fn):
         with tf.GradientTape() as tape:
             logits = model(x, training=True)
             loss = loss_fn(y, logits)
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
-                                      model.trainable_variables))
+        optimizer.apply_gradients(
+            zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables, strict=True)
+        )
         hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32))
         return loss * tf.cast(tf.shape(x)[0], tf.float32), hits
+
     return step
 
 
@@ -44,15 +46,31 @@ def _evaluator(model, loss_fn):
     def evaluate(x, y, batch_size=1024):
         loss = hits = 0.0
         for i in range(0, len(x), batch_size):
-            bl, bh = batch(tf.constant(x[i:i + batch_size]), tf.constant(y[i:i + batch_size]))
+            bl, bh = batch(tf.constant(x[i : i + batch_size]), tf.constant(y[i : i + batch_size]))
             loss, hits = loss + float(bl), hits + float(bh)
         return loss / len(x), hits / len(x)
+
     return evaluate
 
 
-def train(x_train, y_train, x_val, y_val, x_test, y_test, *, classes: int, epochs: int,
-          batch_size: int, learning_rate: float, seed: int, snapshots_path, history_path=None,
-          resume_dir=None, label: str = "") -> pd.DataFrame:
+def train(
+    x_train,
+    y_train,
+    x_val,
+    y_val,
+    x_test,
+    y_test,
+    *,
+    classes: int,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    snapshots_path,
+    history_path=None,
+    resume_dir=None,
+    label: str = "",
+) -> pd.DataFrame:
     """Train LeNet-5 with Adam, writing every epoch's weights to `snapshots_path`; return the history.
 
     Images are float32 in [0, 1], labels int64. Progress (weights, optimizer state, history) is kept
@@ -75,7 +93,7 @@ def train(x_train, y_train, x_val, y_val, x_test, y_test, *, classes: int, epoch
         order = np.random.default_rng([seed, epoch]).permutation(len(x_train))
         loss_sum = hits = 0.0
         for i in range(0, len(order), batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             bl, bh = step(tf.constant(x_train[idx]), tf.constant(y_train[idx]))
             loss_sum, hits = loss_sum + float(bl), hits + float(bh)
         row = {"epoch": epoch, "train_loss": loss_sum / len(order), "train_accuracy": hits / len(order)}
@@ -83,14 +101,24 @@ def train(x_train, y_train, x_val, y_val, x_test, y_test, *, classes: int, epoch
         row["test_loss"], row["test_accuracy"] = evaluate(x_test, y_test)
         bad = [k for k in ("train_loss", "val_loss") if not np.isfinite(row[k])]
         if bad:
-            raise TrainingDiverged(f"{label}: {bad[0]} is {row[bad[0]]} at epoch {epoch} "
-                                   f"(learning rate {learning_rate:g}); lower the regime's learning_rate")
+            raise TrainingDiverged(
+                f"{label}: {bad[0]} is {row[bad[0]]} at epoch {epoch} "
+                f"(learning rate {learning_rate:g}); lower the regime's learning_rate"
+            )
         history.append(row)
         snapshots[epoch] = model.get_weights()
         _checkpoint(resume_dir, epoch, snapshots[epoch], optimizer, history)
-        log.info("%s epoch %d/%d: loss %.4f acc %.4f | val loss %.4f acc %.4f | test acc %.4f", label,
-                 epoch, epochs, row["train_loss"], row["train_accuracy"], row["val_loss"],
-                 row["val_accuracy"], row["test_accuracy"])
+        log.info(
+            "%s epoch %d/%d: loss %.4f acc %.4f | val loss %.4f acc %.4f | test acc %.4f",
+            label,
+            epoch,
+            epochs,
+            row["train_loss"],
+            row["train_accuracy"],
+            row["val_loss"],
+            row["val_accuracy"],
+            row["test_accuracy"],
+        )
 
     write_snapshots(snapshots_path, snapshots, x_train.shape[1:], classes)
     frame = pd.DataFrame(history)
@@ -106,9 +134,11 @@ def _checkpoint(resume_dir: Path, epoch, weights, optimizer, history) -> None:
     # The epoch's weights first, then the state that declares it complete: a kill in between
     # leaves an orphan epoch file that the next run simply overwrites.
     write_h5(resume_dir / f"epoch_{epoch:03d}.h5", {f"w{i}": w for i, w in enumerate(weights)})
-    write_h5(resume_dir / "state.h5",
-             {f"opt{i}": v.numpy() for i, v in enumerate(optimizer.variables)},
-             {"epoch": epoch, "history": history})
+    write_h5(
+        resume_dir / "state.h5",
+        {f"opt{i}": v.numpy() for i, v in enumerate(optimizer.variables)},
+        {"epoch": epoch, "history": history},
+    )
 
 
 def _restore(resume_dir: Path, model, optimizer):

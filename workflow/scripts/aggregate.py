@@ -2,11 +2,11 @@ from common import setup
 
 log = setup(snakemake)
 
-import re  # noqa: E402
+import re
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from robustcurves import aggregate, io  # noqa: E402
+from robustcurves import aggregate, io
 
 # Fold outputs are identified by their paths: results/{dataset}/{regime}/fold{k}/...[/{attack}.csv]
 PATH = re.compile(r"results/[^/]+/(?P<regime>[^/]+)/fold(?P<fold>\d+)/(?:distances/(?P<attack>[^/]+)\.csv)?")

@@ -12,8 +12,12 @@ def setup(snakemake, tensorflow: bool = False):
     handlers = [logging.StreamHandler(sys.stderr)]
     if snakemake.log:
         handlers.append(logging.FileHandler(snakemake.log[0], mode="w"))
-    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        handlers=handlers,
+        force=True,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
     def excepthook(kind, value, tb):
         logging.getLogger("rule").error("%s: %s", kind.__name__, value, exc_info=(kind, value, tb))

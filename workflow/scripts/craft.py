@@ -2,8 +2,8 @@ from common import setup
 
 log = setup(snakemake, tensorflow=True)
 
-from robustcurves import adversarial, attacks, data, io, seeding  # noqa: E402
-from robustcurves.models import Snapshots, logits_fn, predict  # noqa: E402
+from robustcurves import adversarial, attacks, data, io, seeding
+from robustcurves.models import Snapshots, logits_fn, predict
 
 w, p = snakemake.wildcards, snakemake.params
 dataset = data.load(snakemake.input.data)
@@ -15,13 +15,25 @@ forward = logits_fn(model)
 
 # The attack set depends on the fold, not on the attack: every attack sees the same images.
 correct = predict(forward, x_test) == y_test
-indices = attacks.attack_indices(correct, p.samples, seeding.derive(p.seed, w.dataset, w.regime, w.fold, "attack-set"))
+indices = attacks.attack_indices(
+    correct, p.samples, seeding.derive(p.seed, w.dataset, w.regime, w.fold, "attack-set")
+)
 if len(indices) == 0:
     log.warning("the epoch-%d snapshot classifies no test image correctly: empty attack set", epoch)
 x, y = x_test[indices], y_test[indices]
-log.info("%s on %d of %d correctly classified test images (epoch %d): %s", w.attack, len(indices),
-         correct.sum(), epoch, p.attack)
-x_adv = attacks.craft(model, x, y, p.attack, seed=seeding.derive(p.seed, w.dataset, w.regime, w.fold, w.attack))
+log.info(
+    "%s on %d of %d correctly classified test images (epoch %d): %s",
+    w.attack,
+    len(indices),
+    correct.sum(),
+    epoch,
+    p.attack,
+)
+x_adv = attacks.craft(
+    model, x, y, p.attack, seed=seeding.derive(p.seed, w.dataset, w.regime, w.fold, w.attack)
+)
 success = predict(forward, x_adv) != y if len(x) else correct[:0]
 log.info("attack success rate against epoch %d: %d/%d", epoch, success.sum(), len(success))
-adversarial.save(snakemake.output[0], x_adv, indices, y, success, attack=w.attack, params=p.attack, epoch=epoch)
+adversarial.save(
+    snakemake.output[0], x_adv, indices, y, success, attack=w.attack, params=p.attack, epoch=epoch
+)

@@ -2,9 +2,9 @@ from common import setup
 
 log = setup(snakemake)
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from robustcurves import plots  # noqa: E402
+from robustcurves import plots
 
 w, p = snakemake.wildcards, snakemake.params
 summaries = {path.rsplit("/", 1)[-1].removesuffix(".csv"): pd.read_csv(path) for path in snakemake.input}

@@ -2,7 +2,7 @@ from common import setup
 
 log = setup(snakemake)
 
-from robustcurves import data  # noqa: E402
+from robustcurves import data
 
 ds = snakemake.params.dataset
 kind = ds["kind"]
@@ -14,6 +14,12 @@ else:
     from robustcurves import archives
 
     dataset, source = archives.load(kind, snakemake.input[0], ds.get("sha256")), snakemake.input[0]
-log.info("%s: %d train and %d test images of shape %s, %d classes", source, len(dataset["y_train"]),
-         len(dataset["y_test"]), dataset["x_train"].shape[1:], len(dataset["class_names"]))
+log.info(
+    "%s: %d train and %d test images of shape %s, %d classes",
+    source,
+    len(dataset["y_train"]),
+    len(dataset["y_test"]),
+    dataset["x_train"].shape[1:],
+    len(dataset["class_names"]),
+)
 data.save(dataset, snakemake.output[0], source=source, checksum=ds.get("sha256", ""))

@@ -2,8 +2,8 @@ from common import setup
 
 log = setup(snakemake, tensorflow=True)
 
-from robustcurves import attacks, data, evaluation, io, seeding, selection  # noqa: E402
-from robustcurves.models import Snapshots, logits_fn, predict  # noqa: E402
+from robustcurves import attacks, data, evaluation, io, seeding, selection
+from robustcurves.models import Snapshots, logits_fn, predict
 
 w, p = snakemake.wildcards, snakemake.params
 dataset = data.load(snakemake.input.data)
@@ -16,7 +16,13 @@ with Snapshots(snakemake.input.snapshots) as snapshots:
     idx = attacks.attack_indices(correct, p.metrics["samples"], seed)
     epochs = selection.metric_epochs(snapshots.epochs, p.metrics["every"])
     log.info("robustness of %d snapshots on %d test images", len(epochs), len(idx))
-    table = evaluation.robustness(snapshots, x_test[idx], y_test[idx], epochs=epochs, seed=seed,
-                                  clever=p.metrics["clever"],
-                                  empirical_robustness=p.metrics["empirical_robustness"])
+    table = evaluation.robustness(
+        snapshots,
+        x_test[idx],
+        y_test[idx],
+        epochs=epochs,
+        seed=seed,
+        clever=p.metrics["clever"],
+        empirical_robustness=p.metrics["empirical_robustness"],
+    )
 io.write_csv(table, snakemake.output[0])

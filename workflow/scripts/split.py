@@ -2,10 +2,10 @@ from common import setup
 
 log = setup(snakemake)
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-from robustcurves import data, io  # noqa: E402
+from robustcurves import data, io
 
 y = data.load(snakemake.input[0])["y_train"]
 fold = data.stratified_folds(y, snakemake.params.folds, snakemake.params.seed)

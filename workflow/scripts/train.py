@@ -2,9 +2,9 @@ from common import setup
 
 log = setup(snakemake, tensorflow=True)
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from robustcurves import data, seeding, training  # noqa: E402
+from robustcurves import data, seeding, training
 
 w, p = snakemake.wildcards, snakemake.params
 dataset = data.load(snakemake.input.data)
@@ -12,10 +12,18 @@ fold = pd.read_csv(snakemake.input.folds)["fold"].to_numpy()
 k = int(w.fold)
 x, y = data.to_float(dataset["x_train"]), dataset["y_train"]
 training.train(
-    x[fold != k], y[fold != k], x[fold == k], y[fold == k],
-    data.to_float(dataset["x_test"]), dataset["y_test"],
-    classes=len(dataset["class_names"]), epochs=p.epochs, batch_size=p.batch_size,
-    learning_rate=p.learning_rate, seed=seeding.derive(p.seed, w.dataset, w.regime, k, "train"),
-    snapshots_path=snakemake.output.snapshots, history_path=snakemake.output.history,
+    x[fold != k],
+    y[fold != k],
+    x[fold == k],
+    y[fold == k],
+    data.to_float(dataset["x_test"]),
+    dataset["y_test"],
+    classes=len(dataset["class_names"]),
+    epochs=p.epochs,
+    batch_size=p.batch_size,
+    learning_rate=p.learning_rate,
+    seed=seeding.derive(p.seed, w.dataset, w.regime, k, "train"),
+    snapshots_path=snakemake.output.snapshots,
+    history_path=snakemake.output.history,
     label=f"{w.dataset}/{w.regime}/fold{k}",
 )
