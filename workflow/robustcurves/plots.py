@@ -31,26 +31,27 @@ def _folds_note(df: pd.DataFrame) -> str:
     return f"mean ± std over {n[0] if len(n) == 1 else f'{n[0]}–{n[-1]}'} folds"
 
 
-def _regime_axes(regimes, rows=1, height=3.2):
-    fig, axes = plt.subplots(
+def _regime_axes(regimes, rows=1, height=3.2, sharey="row"):
+    return plt.subplots(
         rows,
         len(regimes),
         figsize=(4.2 * len(regimes), height * rows),
         squeeze=False,
         sharex=True,
-        sharey="row",
+        sharey=sharey,
     )
-    return fig, axes
 
 
 def training_curves(history: pd.DataFrame, dataset: str, regimes: list[str]):
     """Paper Fig. 3/7: training, validation and test accuracy and loss per regime."""
-    fig, axes = _regime_axes(regimes, rows=2)
+    # Losses differ by orders of magnitude between regimes: only accuracy shares its y axis.
+    fig, axes = _regime_axes(regimes, rows=2, sharey=False)
     for col, regime in enumerate(regimes):
         for split, color in (("train", "C0"), ("val", "C1"), ("test", "C2")):
             for row, what in enumerate(("accuracy", "loss")):
                 _band(axes[row, col], _pick(history, regime=regime, quantity=f"{split}_{what}"), split, color)
         axes[0, col].set_title(regime)
+        axes[0, col].set_ylim(-0.02, 1.02)
         axes[0, 0].set_ylabel("accuracy")
         axes[1, 0].set_ylabel("loss")
         axes[1, col].set_xlabel("epoch")
