@@ -121,3 +121,16 @@ def test_nan_loss_names_run_and_epoch_and_writes_nothing(tmp_path):
             label="mnist5k/overfit/fold3",
         )
     assert not (tmp_path / "s.h5").exists()
+
+
+def test_progress_of_a_different_run_is_not_resumed(tmp_path, monkeypatch):
+    x, y = separable(n=120, shape=(32, 32, 1))
+    split = (x[:80], y[:80], x[80:100], y[80:100], x[100:], y[100:])
+    args = dict(classes=3, epochs=2, batch_size=16, seed=0)
+    with monkeypatch.context() as m:  # keep the progress behind, as a job killed at the very end would
+        m.setattr(training.shutil, "rmtree", lambda *a, **k: None)
+        training.train(*split, learning_rate=1e-3, snapshots_path=tmp_path / "s.h5", **args)
+    assert (tmp_path / "s.resume/state.h5").exists()
+    changed = training.train(*split, learning_rate=5e-3, snapshots_path=tmp_path / "s.h5", **args)
+    fresh = training.train(*split, learning_rate=5e-3, snapshots_path=tmp_path / "f.h5", **args)
+    pd.testing.assert_frame_equal(changed, fresh)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 from pathlib import Path
@@ -85,7 +86,14 @@ def train(
     step, evaluate = _train_step(model, optimizer, loss_fn), _evaluator(model, loss_fn)
 
     resume_dir = Path(resume_dir) if resume_dir else Path(snapshots_path).with_suffix(".resume")
-    history, snapshots, start = _restore(resume_dir, model, optimizer)
+    run = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seed": seed,
+        "data": hashlib.sha256(x_train.tobytes() + y_train.tobytes() + x_val.tobytes()).hexdigest(),
+    }
+    history, snapshots, start = _restore(resume_dir, model, optimizer, run)
     if start > 1:
         log.info("%s: resuming after epoch %d from %s", label, start - 1, resume_dir)
 
@@ -107,7 +115,7 @@ def train(
             )
         history.append(row)
         snapshots[epoch] = model.get_weights()
-        _checkpoint(resume_dir, epoch, snapshots[epoch], optimizer, history)
+        _checkpoint(resume_dir, epoch, snapshots[epoch], optimizer, history, run)
         log.info(
             "%s epoch %d/%d: loss %.4f acc %.4f | val loss %.4f acc %.4f | test acc %.4f",
             label,
@@ -130,22 +138,29 @@ def train(
     return frame
 
 
-def _checkpoint(resume_dir: Path, epoch, weights, optimizer, history) -> None:
+def _checkpoint(resume_dir: Path, epoch, weights, optimizer, history, run: dict) -> None:
     # The epoch's weights first, then the state that declares it complete: a kill in between
     # leaves an orphan epoch file that the next run simply overwrites.
     write_h5(resume_dir / f"epoch_{epoch:03d}.h5", {f"w{i}": w for i, w in enumerate(weights)})
     write_h5(
         resume_dir / "state.h5",
         {f"opt{i}": v.numpy() for i, v in enumerate(optimizer.variables)},
-        {"epoch": epoch, "history": history},
+        {"epoch": epoch, "history": history, "run": run},
     )
 
 
-def _restore(resume_dir: Path, model, optimizer):
+def _restore(resume_dir: Path, model, optimizer, run: dict):
     state = resume_dir / "state.h5"
     if not state.exists():
         return [], {}, 1
     arrays, attrs = read_h5(state)
+    if attrs.get("run") != run:
+        # Progress of a run with other settings (a changed config): resuming it would mix two runs.
+        log.warning(
+            "%s holds progress of a different run (%s); starting afresh", resume_dir, attrs.get("run")
+        )
+        shutil.rmtree(resume_dir)
+        return [], {}, 1
     done = int(attrs["epoch"])
     snapshots = {}
     for epoch in range(1, done + 1):
