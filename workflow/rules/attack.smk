@@ -19,7 +19,7 @@ rule craft:
     resources:
         **tf_resources(runtime=240),
     params:
-        attack=lambda wildcards: config["attacks"][wildcards.attack],
+        attack=attack_params,
         samples=config["attack"]["samples"],
         seed=config["seed"],
     script:

@@ -4,7 +4,8 @@ import json
 
 DATASETS = list(config["datasets"])
 REGIMES = list(config["regimes"])
-ATTACKS = list(config["attacks"])
+# sorted: a reordered config.yaml is the same study and must rerun nothing
+ATTACKS = sorted(config["attacks"])
 FOLDS = list(range(config["folds"]))
 FIGURES = ["training_curves", "accuracy_asr", "clever", "sensitivity_robustness"]
 SUMMARIES = ["history", "evaluation", "robustness", "distances"]
@@ -28,6 +29,18 @@ wildcard_constraints:
     fold=r"\d+",
     figure="|".join(FIGURES),
     summary="|".join(SUMMARIES),
+
+
+def canonical(value):
+    """Dicts with sorted keys, recursively: params that differ only in key order are the same
+    params, so reordering config.yaml reruns nothing."""
+    if isinstance(value, dict):
+        return {k: canonical(value[k]) for k in sorted(value)}
+    return value
+
+
+def attack_params(wildcards):
+    return canonical(config["attacks"][wildcards.attack])
 
 
 def dataset_config(wildcards):
@@ -92,7 +105,7 @@ def prepare_params(wildcards):
     """Everything that changes the prepared arrays; the archive's checksum when one is configured."""
     ds = dataset_config(wildcards)
     keep = {k: v for k, v in ds.items() if k in ("kind", "test_fraction", "sha256")}
-    return {**keep, "seed": config["seed"]}
+    return canonical({**keep, "seed": config["seed"]})
 
 
 def summary_inputs(wildcards):
@@ -113,4 +126,4 @@ def figure_inputs(wildcards):
 def figure_style(wildcards):
     """Shared figure settings, overridden by the figure's own section: a change reruns only its figures."""
     shared = {k: v for k, v in config["figures"].items() if k in ("dpi", "context")}
-    return {**shared, **config["figures"].get(wildcards.figure, {})}
+    return canonical({**shared, **config["figures"].get(wildcards.figure, {})})

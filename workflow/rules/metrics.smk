@@ -18,7 +18,7 @@ rule robustness:
     resources:
         **tf_resources(runtime=240),
     params:
-        metrics=config["metrics"],
+        metrics=canonical(config["metrics"]),
         seed=config["seed"],
     script:
         "../scripts/robustness.py"
