@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import pandas as pd
 import seaborn as sns
 
@@ -87,7 +88,7 @@ def clever(robustness: pd.DataFrame, dataset: str, regimes: list[str]):
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
     for i, regime in enumerate(regimes):
         _band(ax, _pick(robustness, regime=regime, quantity="clever"), regime, f"C{i}")
-    ax.set(xlabel="epoch", ylabel="CLEVER score (untargeted)")
+    ax.set(xlabel="epoch", ylabel="CLEVER score (median over samples)")
     ax.legend()
     return _finish(fig, f"{dataset}: CLEVER ({_folds_note(robustness)})")
 
@@ -107,6 +108,8 @@ def sensitivity_robustness(robustness: pd.DataFrame, dataset: str, regimes: list
 
 
 def _finish(fig, title):
+    for ax in fig.axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -101,10 +101,22 @@ def prepare_input(wildcards):
     return []
 
 
+def archive_source(wildcards):
+    """URL and checksum of an official archive: the config's, else the published defaults."""
+    from robustcurves.archives import DEFAULTS
+
+    ds = dataset_config(wildcards)
+    if ds["kind"] not in DEFAULTS:
+        raise ValueError(f"dataset {wildcards.dataset} (kind {ds['kind']}) has no archive to download")
+    return {k: ds.get(k, DEFAULTS[ds["kind"]][k]) for k in ("url", "sha256")}
+
+
 def prepare_params(wildcards):
     """Everything that changes the prepared arrays; the archive's checksum when one is configured."""
     ds = dataset_config(wildcards)
-    keep = {k: v for k, v in ds.items() if k in ("kind", "test_fraction", "sha256")}
+    keep = {k: v for k, v in ds.items() if k in ("kind", "test_fraction")}
+    if ds["kind"] in ("cifar10", "stl10"):
+        keep["sha256"] = archive_source(wildcards)["sha256"]
     return canonical({**keep, "seed": config["seed"]})
 
 

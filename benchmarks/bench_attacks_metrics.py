@@ -1,0 +1,332 @@
+"""Batched CLEVER and CW against ART's own, on one LeNet-5 and the same images, plus whole-stage rates.
+
+    .venv/bin/python benchmarks/bench_attacks_metrics.py [--quick] [--threads N]
+
+Trains a LeNet-5 on part of the embedded mnist5k set, then on the same model and images:
+CLEVER: ART's clever_u twice (two seeds: ART's run-to-run spread) and ours twice, at equal
+nb_batches x batch_size; CW: ART's CarliniL2Method at its defaults (batch_size 50) and ours at its
+defaults. Also training images/s and evaluation snapshots/s. Prints a table and writes it as JSON to
+benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow"))
+
+from robustcurves import clever, cw, data, evaluation, models, training  # noqa: E402
+
+COLLAPSED = 1e-3  # a CLEVER score this small is a failed Weibull fit, not a real bound (ART-NOTES.md)
+SIZES = {  # quick / full
+    "train_images": (1500, 4000),
+    "epochs": (2, 4),
+    "clever_samples": (2, 16),
+    "clever": (  # norm 2, radius 2 as in config.yaml
+        {"norm": 2, "radius": 2.0, "nb_batches": 50, "batch_size": 16},
+        {"norm": 2, "radius": 2.0, "nb_batches": 50, "batch_size": 64},
+    ),
+    "cw_images": (20, 100),
+}
+
+
+def timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def train_model(d: dict, n: int, epochs: int, workdir: Path):
+    x, y = data.to_float(d["x_train"][:n]), d["y_train"][:n]
+    x_test, y_test = data.to_float(d["x_test"]), d["y_test"]
+    path = workdir / "snapshots.h5"
+    history, seconds = timed(
+        training.train,
+        *(x, y, x_test[:200], y_test[:200], x_test, y_test),
+        classes=10,
+        epochs=epochs,
+        batch_size=32,
+        learning_rate=1e-3,
+        seed=0,
+        snapshots_path=path,
+        resume_dir=workdir / "resume",
+    )
+    snapshots = models.Snapshots(path)
+    # evaluation stage: every snapshot on the whole test set, one model, weights swapped in
+    evaluation.evaluate_snapshots(snapshots, x_test[:64], y_test[:64], {})  # trace once
+    _, eval_seconds = timed(evaluation.evaluate_snapshots, snapshots, x_test, y_test, {})
+    stages = {
+        "train_images_per_s": n * epochs / seconds,
+        "train_test_accuracy": float(history["test_accuracy"].iloc[-1]),
+        "eval_snapshots": len(snapshots.epochs),
+        "eval_test_images": len(x_test),
+        "eval_snapshots_per_s": len(snapshots.epochs) / eval_seconds,
+    }
+    return snapshots.model(snapshots.epochs[-1]), x_test, y_test, stages
+
+
+def diff(a: np.ndarray, b: np.ndarray) -> dict:
+    """Per-sample |a - b| and |a - b| / mean(a, b): mean and median, over all samples and sound ones."""
+    absd = np.abs(a - b)
+    rel = absd / np.maximum((a + b) / 2, 1e-12)
+    sound = (a > COLLAPSED) & (b > COLLAPSED)
+    return {
+        "mean_abs": float(absd.mean()),
+        "median_abs": float(np.median(absd)),
+        "mean_rel": float(rel.mean()),
+        "median_rel": float(np.median(rel)),
+        "mean_rel_sound": float(rel[sound].mean()) if sound.any() else float("nan"),
+        "max_rel_sound": float(rel[sound].max()) if sound.any() else float("nan"),
+    }
+
+
+def bench_clever(model, x: np.ndarray, params: dict) -> dict:
+    _, trace_s = timed(clever.clever_scores, model, x[:1], seed=99, **params)  # trace outside the timing
+    runs, seconds = {}, {}
+    for name, seed in (("art_a", 0), ("art_b", 1)):
+        runs[name], seconds[name] = timed(clever.art_clever, model, x, seed=seed, **params)
+    with fit_timer() as fits:
+        for name, seed in (("ours_a", 0), ("ours_b", 1)):
+            runs[name], seconds[name] = timed(clever.clever_scores, model, x, seed=seed, **params)
+    per_sample = {k: v / len(x) for k, v in seconds.items()}
+    fit_s = fits["seconds"] / (2 * len(x))
+    art_s = (per_sample["art_a"] + per_sample["art_b"]) / 2
+    ours_s = (per_sample["ours_a"] + per_sample["ours_b"]) / 2
+    return {
+        "samples": len(x),
+        "params": params,
+        "ours_first_call_s": trace_s,
+        "s_per_sample": {"art": art_s, "ours": ours_s},
+        "speedup": art_s / ours_s,
+        # the scipy Weibull fits are the same calls on the same amount of data in both
+        "ours_weibull_fit_s_per_sample": fit_s,
+        "speedup_without_fits": (art_s - fit_s) / (ours_s - fit_s),
+        "pool_norm_quantiles": pool_quantiles(model, x[:4], params),
+        "art_vs_art": diff(runs["art_a"], runs["art_b"]),
+        "ours_vs_art": {
+            k: (diff(runs["ours_a"], runs["art_a"])[k] + diff(runs["ours_b"], runs["art_b"])[k]) / 2
+            for k in diff(runs["art_a"], runs["art_b"])
+        },
+        "ours_vs_ours": diff(runs["ours_a"], runs["ours_b"]),
+        "mean_score": {k: float(v.mean()) for k, v in runs.items()},
+        "collapsed": {k: int((v <= COLLAPSED).sum()) for k, v in runs.items()},
+        "scores": {k: v.tolist() for k, v in runs.items()},
+    }
+
+
+@contextmanager
+def fit_timer():
+    """Seconds spent in our scipy Weibull fits (wrapping the module function while timing)."""
+    original, total = clever._weibull_location, {"seconds": 0.0}
+
+    def timed_fit(*args):
+        out, seconds = timed(original, *args)
+        total["seconds"] += seconds
+        return out
+
+    clever._weibull_location = timed_fit
+    try:
+        yield total
+    finally:
+        clever._weibull_location = original
+
+
+def pool_quantiles(model, x: np.ndarray, params: dict) -> dict:
+    """Quantiles of one pool of margin-gradient norms per sample (runner-up class), ART's way and ours.
+
+    Same distribution = same estimator: everything after the pool is the same numpy/scipy code.
+    """
+    import tensorflow as tf
+    from art.utils import random_sphere
+
+    from robustcurves.attacks import art_classifier
+
+    classifier, q = art_classifier(model), [0.5, 0.9, 0.99, 1.0]
+    pool = params["batch_size"] * 10
+    logits = model(x, training=False).numpy()
+    pred, runner_up = logits.argmax(axis=1), np.argsort(logits, axis=1)[:, -2]
+    norms_fn = clever._pool_norms(model, x.shape[1:], pool, params["radius"], params["norm"], (0.0, 1.0))
+    np.random.seed(0)
+    art, ours = [], []
+    for i in range(len(x)):
+        points = random_sphere(pool, x[i].size, params["radius"], params["norm"]).reshape(pool, *x.shape[1:])
+        points = np.clip((points + x[i]).astype(np.float32), 0.0, 1.0)
+        grad = classifier.class_gradient(points, label=int(pred[i])) - classifier.class_gradient(
+            points, label=int(runner_up[i])
+        )
+        art.append(np.quantile(np.linalg.norm(grad.reshape(pool, -1), axis=1), q))
+        seed = tf.constant([7, i], tf.int64)
+        norms = norms_fn(
+            seed, x[i : i + 1], pred[i : i + 1].astype(np.int64), runner_up[i : i + 1].astype(np.int64)
+        )
+        ours.append(np.quantile(norms.numpy()[0], q))
+    art, ours = np.array(art), np.array(ours)
+    return {
+        "quantiles": q,
+        "art": art.tolist(),
+        "ours": ours.tolist(),
+        "max_rel_diff": float(np.max(np.abs(ours / art - 1))),
+    }
+
+
+def cw_quality(model, x, y, x_adv, seconds: float) -> dict:
+    success = model(x_adv, training=False).numpy().argmax(axis=1) != y
+    l2 = np.linalg.norm((x_adv - x).reshape(len(x), -1), axis=1)
+    return {
+        "s_per_image": seconds / len(x),
+        "success_rate": float(success.mean()),
+        "mean_l2": float(l2[success].mean()) if success.any() else float("nan"),
+        "median_l2": float(np.median(l2[success])) if success.any() else float("nan"),
+        "_success": success,
+        "_l2": l2,
+    }
+
+
+def bench_cw(model, x, y) -> dict:
+    from art.attacks.evasion import CarliniL2Method
+
+    from robustcurves.attacks import art_classifier
+
+    art = CarliniL2Method(art_classifier(model), targeted=False, verbose=False, batch_size=50)
+    onehot = np.eye(int(model.output_shape[-1]), dtype=np.float32)[y]
+    art_adv, art_s = timed(art.generate, x=x, y=onehot)
+    _, trace_s = timed(cw.carlini_wagner_l2, model, x[:2], y[:2])  # trace outside the timing
+    ours_adv, ours_s = timed(cw.carlini_wagner_l2, model, x, y)
+    res = {"art": cw_quality(model, x, y, art_adv, art_s), "ours": cw_quality(model, x, y, ours_adv, ours_s)}
+    both = res["art"].pop("_success") & res["ours"].pop("_success")
+    l2a, l2o = res["art"].pop("_l2"), res["ours"].pop("_l2")
+    return {
+        "images": len(x),
+        "art_params": {"batch_size": 50, "other": "ART defaults"},
+        "ours_params": "cw.carlini_wagner_l2 defaults",
+        "ours_first_call_s": trace_s,
+        **res,
+        "speedup": res["art"]["s_per_image"] / res["ours"]["s_per_image"],
+        "mean_l2_ratio": res["ours"]["mean_l2"] / res["art"]["mean_l2"],
+        "both_succeeded": int(both.sum()),
+        "mean_l2_both": {
+            "art": float(l2a[both].mean()) if both.any() else float("nan"),
+            "ours": float(l2o[both].mean()) if both.any() else float("nan"),
+        },
+    }
+
+
+def table(r: dict) -> str:
+    c, w, s = r["clever"], r["cw"], r["stages"]
+    rows = [
+        (
+            "CLEVER s/sample (ART | ours)",
+            f"{c['s_per_sample']['art']:.3f}",
+            f"{c['s_per_sample']['ours']:.4f}",
+        ),
+        ("CLEVER speed-up", f"{c['speedup']:.1f}x", "target >= 20x"),
+        (
+            "CLEVER s/sample in scipy fits (same in both) | speed-up without",
+            f"{c['ours_weibull_fit_s_per_sample']:.4f}",
+            f"{c['speedup_without_fits']:.1f}x",
+        ),
+        (
+            "CLEVER pool gradient-norm quantiles, max rel diff",
+            "",
+            f"{c['pool_norm_quantiles']['max_rel_diff']:.4f}",
+        ),
+        (
+            "CLEVER mean score (ART a,b | ours a,b)",
+            f"{c['mean_score']['art_a']:.4f}, {c['mean_score']['art_b']:.4f}",
+            f"{c['mean_score']['ours_a']:.4f}, {c['mean_score']['ours_b']:.4f}",
+        ),
+        (
+            "CLEVER collapsed scores (ART a,b | ours a,b)",
+            f"{c['collapsed']['art_a']}, {c['collapsed']['art_b']}",
+            f"{c['collapsed']['ours_a']}, {c['collapsed']['ours_b']}",
+        ),
+    ]
+    for key, label in (
+        ("mean_abs", "mean |diff|"),
+        ("median_abs", "median |diff|"),
+        ("mean_rel", "mean rel diff"),
+        ("median_rel", "median rel diff"),
+        ("mean_rel_sound", "mean rel diff, sound only"),
+        ("max_rel_sound", "max rel diff, sound only"),
+    ):
+        rows.append(
+            (
+                f"CLEVER {label} (ART-ART | ours-ART)",
+                f"{c['art_vs_art'][key]:.4f}",
+                f"{c['ours_vs_art'][key]:.4f}",
+            )
+        )
+    rows += [
+        ("CW s/image (ART | ours)", f"{w['art']['s_per_image']:.4f}", f"{w['ours']['s_per_image']:.4f}"),
+        ("CW speed-up", f"{w['speedup']:.1f}x", "target >= 20x"),
+        ("CW success rate (ART | ours)", f"{w['art']['success_rate']:.3f}",
+         f"{w['ours']['success_rate']:.3f}"),
+        ("CW mean L2 (ART | ours)", f"{w['art']['mean_l2']:.3f}", f"{w['ours']['mean_l2']:.3f}"),
+        ("CW median L2 (ART | ours)", f"{w['art']['median_l2']:.3f}", f"{w['ours']['median_l2']:.3f}"),
+        (f"CW mean L2 where both succeeded (n={w['both_succeeded']})",
+         f"{w['mean_l2_both']['art']:.3f}", f"{w['mean_l2_both']['ours']:.3f}"),
+        ("training images/s", f"{s['train_images_per_s']:.0f}", f"test acc {s['train_test_accuracy']:.3f}"),
+        ("evaluation snapshots/s", f"{s['eval_snapshots_per_s']:.1f}",
+         f"{s['eval_snapshots']} snapshots x {s['eval_test_images']} images"),
+    ]  # fmt: skip
+    width = max(len(a) for a, _, _ in rows)
+    lines = [f"{'':{width}}  {'ART / value':>22}  {'ours / note':>24}"]
+    lines += [f"{a:{width}}  {b:>22}  {d:>24}" for a, b, d in rows]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: under 2 minutes on 2 cores")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="TensorFlow threads")
+    args = parser.parse_args(argv)
+    pick = {k: v[0] if args.quick else v[1] for k, v in SIZES.items()}
+    models.configure(threads=args.threads, seed=0)
+    start = time.perf_counter()
+
+    d = data.mnist5k(0, 0.2)
+    with tempfile.TemporaryDirectory() as tmp:
+        model, x_test, y_test, stages = train_model(d, pick["train_images"], pick["epochs"], Path(tmp))
+    correct = np.flatnonzero(model(x_test, training=False).numpy().argmax(axis=1) == y_test)
+    x, y = x_test[correct], y_test[correct]
+    result = {
+        "quick": args.quick,
+        "threads": args.threads,
+        "cpus": os.cpu_count(),
+        "machine": platform.processor() or platform.machine(),
+        "versions": _versions(),
+        "stages": stages,
+        "clever": bench_clever(model, x[: pick["clever_samples"]], pick["clever"]),
+        "cw": bench_cw(model, x[: pick["cw_images"]], y[: pick["cw_images"]]),
+    }
+    result["total_s"] = time.perf_counter() - start
+    print(table(result))
+    print(f"total {result['total_s']:.0f} s")
+    out = ROOT / "benchmarks" / "results" / f"bench_attacks_metrics{'_quick' if args.quick else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {out.relative_to(ROOT)}")
+    return result
+
+
+def _versions() -> dict:
+    import art
+    import keras
+    import tensorflow as tf
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "art": art.__version__}
+
+
+if __name__ == "__main__":
+    main()

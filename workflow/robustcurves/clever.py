@@ -1,0 +1,174 @@
+"""CLEVER (Weng et al. 2018), untargeted: ART's estimator, batched over samples, classes and points.
+
+Same sampling and fit as `art.metrics.clever_u`: for each sample, reference class = predicted class;
+for each other class j a fresh pool of `pool_factor * batch_size` points uniform in the Lp ball of
+`radius` (ART's `random_sphere` construction), clipped to the valid range; the dual norm of
+grad(logit_pred - logit_j) at every point; `nb_batches` maxima of `batch_size` norms drawn with
+replacement from the pool; a reverse Weibull fit of those maxima (scipy, as ART); score_j =
+margin_j / location, capped at `radius`; CLEVER = min over j.
+
+What differs is the cost: every point gets one forward and one backward pass (ART does two of each),
+points are drawn inside the graph, and only their gradient norms leave it; one traced call handles
+the pools of many (sample, class) pairs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import tensorflow as tf
+from scipy.optimize import fmin
+from scipy.stats import weibull_min
+
+DUAL = {1: np.inf, 2: 2, np.inf: 1}
+CHUNK_POINTS = 4096  # points per graph call; LeNet activations for these stay within a few caches
+
+
+def _norm(norm) -> float:
+    norm = np.inf if norm in ("inf", np.inf) else int(norm)
+    if norm not in DUAL:
+        raise ValueError(f"CLEVER norm must be 1, 2 or inf, not {norm!r}")
+    return norm
+
+
+def _ball(seed, points: int, dims: int, radius: float, norm) -> tf.Tensor:
+    """`points` uniform in the Lp ball of `radius` in R^dims, built as art.utils.random_sphere builds them."""
+    shape = tf.stack([points, dims])
+    if norm == 2:
+        a = tf.random.stateless_normal(shape, seed)
+        s2 = tf.reduce_sum(a * a, axis=1, keepdims=True)
+        # igamma is scipy's gammainc (regularised lower incomplete gamma)
+        return a * (tf.math.igamma(dims / 2.0, s2 / 2.0) ** (1.0 / dims) * radius / tf.sqrt(s2))
+    if norm == np.inf:
+        return tf.random.stateless_uniform(shape, seed, -radius, radius)
+    seed, sign_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    v = tf.sort(tf.random.stateless_uniform(shape, seed), axis=1)
+    gaps = v - tf.pad(v[:, :-1], [[0, 0], [1, 0]])
+    signs = tf.sign(tf.random.stateless_uniform(shape, sign_seed, -1.0, 1.0))
+    return radius * gaps * signs
+
+
+# Cached per (model, settings): scoring every snapshot (one model, new weights) traces once. The
+# traced graph holds its model, so the cache is small rather than weak.
+@lru_cache(maxsize=8)
+def _pool_norms(model, input_shape: tuple, pool: int, radius: float, norm, clip: tuple):
+    """Traced: for P (centre, ref, other) triples, the dual gradient norms of a fresh pool each: (P, pool)."""
+    dims, q = int(np.prod(input_shape)), DUAL[norm]
+    signature = [
+        tf.TensorSpec([2], tf.int64),
+        tf.TensorSpec([None, *input_shape], tf.float32),
+        tf.TensorSpec([None], tf.int64),
+        tf.TensorSpec([None], tf.int64),
+    ]
+
+    @tf.function(input_signature=signature)
+    def norms(seed, centres, ref, other):
+        pairs = tf.shape(centres)[0]
+        centres = tf.reshape(centres, [pairs, 1, dims])
+        noise = tf.reshape(_ball(seed, pairs * pool, dims, radius, norm), [pairs, pool, dims])
+        points = tf.reshape(tf.clip_by_value(centres + noise, *clip), [pairs * pool, *input_shape])
+        classes = model.output_shape[-1]
+        # d(logit_ref - logit_other) for every point through one backward pass of the summed margins:
+        # the points are independent, so each point's gradient is its own margin's gradient
+        weight = tf.repeat(tf.one_hot(ref, classes) - tf.one_hot(other, classes), pool, axis=0)
+        with tf.GradientTape() as tape:
+            tape.watch(points)
+            margin = tf.reduce_sum(model(points, training=False) * weight)
+        grad = tf.reshape(tape.gradient(margin, points), [pairs, pool, dims])
+        if q == 2:
+            return tf.norm(grad, axis=2)
+        return tf.reduce_max(tf.abs(grad), axis=2) if q == np.inf else tf.reduce_sum(tf.abs(grad), axis=2)
+
+    return norms
+
+
+def _weibull_location(maxima: np.ndarray, c_init: float) -> float:
+    return weibull_min.fit(-maxima, c_init, optimizer=fmin)[1]
+
+
+def clever_scores(
+    model,
+    x: np.ndarray,
+    *,
+    norm=2,
+    radius: float = 2.0,
+    nb_batches: int = 50,
+    batch_size: int = 64,
+    pool_factor: int = 10,
+    seed: int = 0,
+    clip=(0.0, 1.0),
+    c_init: float = 1.0,
+) -> np.ndarray:
+    """Untargeted CLEVER score of every sample of `x` (float32 NHWC in `clip`) for a logits `model`.
+
+    Same `seed` and same `x` give the same scores.
+    """
+    norm = _norm(norm)
+    x = np.asarray(x, np.float32)
+    if len(x) == 0:
+        return np.zeros(0)
+    logits = np.concatenate([model(x[i : i + 1024], training=False).numpy() for i in range(0, len(x), 1024)])
+    n, classes = logits.shape
+    pred = logits.argmax(axis=1)
+    # every (sample, other class) pair, sample-major: the k-th other class of sample i is row i*(K-1)+k
+    other = np.argsort(np.arange(classes)[None, :] == pred[:, None], axis=1, kind="stable")[:, : classes - 1]
+    sample, other = np.repeat(np.arange(n), classes - 1), other.ravel()
+    pool = pool_factor * batch_size
+    norms_fn = _pool_norms(model, tuple(x.shape[1:]), pool, float(radius), norm, tuple(map(float, clip)))
+    per_call = max(1, CHUNK_POINTS // pool)
+    norms = np.concatenate(
+        [
+            norms_fn(
+                tf.constant([seed, start], tf.int64),
+                tf.constant(x[sample[start : start + per_call]]),
+                tf.constant(pred[sample[start : start + per_call]], tf.int64),
+                tf.constant(other[start : start + per_call], tf.int64),
+            ).numpy()
+            for start in range(0, len(sample), per_call)
+        ]
+    )
+    # nb_batches maxima of batch_size norms drawn with replacement from each pool, as ART draws them
+    draws = np.random.default_rng(seed).integers(0, pool, size=(len(sample), nb_batches, batch_size))
+    maxima = np.take_along_axis(norms[:, None, :], draws, axis=2).max(axis=2)  # float32, as ART fits them
+    location = np.array([_weibull_location(m, c_init) for m in maxima])
+    margin = logits[sample, pred[sample]].astype(np.float64) - logits[sample, other]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.minimum(-margin / location, radius)
+    return score.reshape(n, classes - 1).min(axis=1)
+
+
+def art_clever(
+    model,
+    x: np.ndarray,
+    *,
+    norm=2,
+    radius: float = 2.0,
+    nb_batches: int = 50,
+    batch_size: int = 64,
+    pool_factor: int = 10,
+    seed: int = 0,
+    clip=(0.0, 1.0),
+    c_init: float = 1.0,
+) -> np.ndarray:
+    """ART's own `clever_u`, one sample at a time: the slow reference implementation."""
+    from art.metrics import clever_u
+
+    from .attacks import art_classifier
+
+    classifier = art_classifier(model, clip)
+    original = classifier.class_gradient
+
+    def class_gradient(x, label=None, **kwargs):
+        # ART passes np.argmax's numpy integer, which TensorFlowV2Classifier rejects (ART-NOTES.md)
+        return original(x, label=int(label) if isinstance(label, np.integer) else label, **kwargs)
+
+    classifier.class_gradient = class_gradient
+    np.random.seed(seed)  # ART samples from numpy's global generator
+    kwargs = {"c_init": c_init, "pool_factor": pool_factor, "verbose": False}
+    return np.array(
+        [
+            clever_u(classifier, xi, nb_batches, batch_size, radius, _norm(norm), **kwargs)
+            for xi in np.asarray(x, np.float32)
+        ]
+    )
