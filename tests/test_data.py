@@ -37,6 +37,8 @@ def test_validate_accepts_float_and_grayscale_and_rejects_bad_layouts():
         data.validate({"x_train": x, "y_train": y, "x_test": x}, "mem")
     with pytest.raises(data.DatasetError, match="x_train has 6 images but y_train has 5 labels"):
         data.validate({"x_train": x, "y_train": y[:5], "x_test": x, "y_test": y}, "mem")
+    with pytest.raises(data.DatasetError, match="mem: x_test holds no images"):
+        data.validate({"x_train": x, "y_train": y, "x_test": x[:0], "y_test": y[:0]}, "mem")
     with pytest.raises(data.DatasetError, match=r"in \[0, 1\]"):
         data.validate({"x_train": x * 2, "y_train": y, "x_test": x, "y_test": y}, "mem")
 

@@ -30,3 +30,8 @@ def test_h5_attributes_roundtrip(tmp_path):
     arrays, attrs = io.read_h5(tmp_path / "b.h5")
     assert attrs == {"params": {"eps": 0.3}, "name": "fgsm", "n": 3}
     assert arrays["x"].tolist() == [1, 1, 1]
+
+
+def test_artifacts_get_the_umask_mode_not_mkstemps_0600(tmp_path):
+    io.write_text("x", tmp_path / "a.txt")
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~io._UMASK

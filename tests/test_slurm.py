@@ -3,7 +3,6 @@
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -35,17 +34,28 @@ def test_tiny_workflow_runs_through_the_slurm_profile(slurm, tmp_path):
     work = workflow_copy(tmp_path / "work")
     proc = snakemake(
         work,
-        "--profile", "profiles/slurm",
-        "--configfile", "tests/config/tiny.yaml",
-        "--jobs", "4",
-        "--slurm-init-seconds-before-status-checks", "3",
+        "--profile",
+        "profiles/slurm",
+        "--configfile",
+        "tests/config/tiny.yaml",
+        "--jobs",
+        "4",
+        "--slurm-init-seconds-before-status-checks",
+        "3",
         "--slurm-keep-successful-logs",
         # the profile's placeholders, as a user would fill them in for their cluster
-        "--default-resources", "slurm_partition=debug", "slurm_account=test", "mem_mb=2000", "runtime=30",
+        "--default-resources",
+        "slurm_partition=debug",
+        "slurm_account=test",
+        "mem_mb=2000",
+        "runtime=30",
         timeout=2400,
     )
-    submitted = [line for line in proc.stderr.splitlines() if "submitted to SLURM" in line or "Job " in line
-                 and "has been submitted with SLURM jobid" in line]
+    submitted = [
+        line
+        for line in proc.stderr.splitlines()
+        if "submitted to SLURM" in line or "Job " in line and "has been submitted with SLURM jobid" in line
+    ]
     slurm_logs = sorted((work / ".snakemake/slurm_logs").rglob("*.log"))
     jobs = _job_count(proc.stderr)
     # every job but the `all` target ran as its own SLURM job
@@ -54,7 +64,10 @@ def test_tiny_workflow_runs_through_the_slurm_profile(slurm, tmp_path):
     rules = {p.relative_to(work / ".snakemake/slurm_logs").parts[0] for p in slurm_logs}
     assert {"rule_prepare", "rule_train", "rule_craft", "rule_robustness", "rule_figure"} <= rules
     controller_log = (slurm / "log/slurmctld.log").read_text()
-    assert controller_log.count("sched: Allocate JobId=") + controller_log.count("backfill: Started JobId=") >= jobs - 1
+    assert (
+        controller_log.count("sched: Allocate JobId=") + controller_log.count("backfill: Started JobId=")
+        >= jobs - 1
+    )
     res = work / "results/mnist5k"
     for figure in ("training_curves", "accuracy_asr", "clever", "sensitivity_robustness"):
         assert (res / f"figures/{figure}.png").stat().st_size > 5000

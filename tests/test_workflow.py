@@ -13,7 +13,7 @@ from workflow_utils import planned_jobs, snakemake, workflow_copy
 pytestmark = pytest.mark.slow
 TINY = "tests/config/tiny.yaml"
 REGIMES, FOLDS, ATTACKS, EPOCHS = ["normal", "overfit"], [0, 1], ["fgsm", "pgd", "cw"], 3
-FIGURES = ["training_curves", "accuracy_asr", "clever", "sensitivity_robustness"]
+FIGURES = ["headline", "training_curves", "accuracy_asr", "clever", "sensitivity_robustness"]
 
 
 @pytest.fixture(scope="session")
@@ -132,6 +132,9 @@ def test_logs_and_benchmarks_for_every_job(run):
     assert len(benchmarks) >= 50 and len(logs) >= 50
     train_log = (run / "logs/train/mnist5k/overfit/fold1.log").read_text()
     assert "epoch 3/3" in train_log
+    # progress of the ART-using jobs reaches their logs too
+    assert "epoch 3:" in (run / "logs/robustness/mnist5k/normal/fold0.log").read_text()
+    assert "attack success rate against epoch" in (run / "logs/craft/mnist5k/normal/fold0/cw.log").read_text()
 
 
 def test_rerun_does_nothing(run):
@@ -150,7 +153,8 @@ def test_changing_one_attack_reruns_only_that_attack_and_its_dependants(run, tmp
     jobs = changed_config(run, tmp_path, lambda c: c["attacks"]["cw"].update(max_iter=21))
     per_fold = len(REGIMES) * len(FOLDS)
     assert jobs.pop("craft") == jobs.pop("distances") == jobs.pop("evaluate") == per_fold
-    assert jobs == {"aggregate": 2, "figure": 1, "table": len(REGIMES), "all": 1}
+    # summaries of evaluation and distances; the ASR and headline figures; tables; statistics
+    assert jobs == {"aggregate": 2, "figure": 2, "table": len(REGIMES), "statistics": 1, "all": 1}
 
 
 def test_changing_one_figure_style_redraws_only_that_figure(run, tmp_path):
@@ -183,3 +187,15 @@ def test_same_config_gives_the_same_numbers(run, tmp_path_factory):
                 np.testing.assert_array_equal(
                     a[f"epoch_{epoch:03d}/{w}"][()], b[f"epoch_{epoch:03d}/{w}"][()]
                 )
+
+
+def test_claims_and_trends_are_computed_from_the_run(run):
+    claims = pd.read_csv(run / "results/mnist5k/tables/claims.csv")
+    assert set(claims["verdict"]) <= {"supported", "not supported", "inconclusive"}
+    assert len(claims) >= 8
+    exact = claims[claims["claim"].str.startswith("fgsm Linf is exactly 0.3")]
+    assert exact["verdict"].tolist() == ["supported"]
+    assert claims["evidence"].str.contains("folds").any()
+    trends = pd.read_csv(run / "results/mnist5k/summary/trends.csv")
+    assert {"regime", "quantity", "spearman", "low", "high", "folds"} <= set(trends.columns)
+    assert trends["spearman"].between(-1, 1).all()

@@ -75,6 +75,8 @@ def validate(arrays: dict, source: str) -> dict:
             raise DatasetError(f"{source}: y_{split} has shape {y.shape}; expected N labels")
         if len(x) != len(y):
             raise DatasetError(f"{source}: x_{split} has {len(x)} images but y_{split} has {len(y)} labels")
+        if not len(x):
+            raise DatasetError(f"{source}: x_{split} holds no images")
         out[f"x_{split}"], out[f"y_{split}"] = (
             _to_uint8(x, f"{source}: x_{split}"),
             _labels(y, f"{source}: y_{split}"),

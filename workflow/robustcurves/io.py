@@ -12,6 +12,9 @@ import h5py
 import numpy as np
 import pandas as pd
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 class ArtifactError(RuntimeError):
     """An input artifact is missing, truncated or not what this pipeline wrote."""
@@ -27,6 +30,8 @@ def atomic_path(path):
     tmp = Path(tmp)
     try:
         yield tmp
+        # mkstemp creates the file 0600; artifacts get the usual umask-based mode (shared storage)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

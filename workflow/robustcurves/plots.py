@@ -6,11 +6,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
-FIGURES = ("training_curves", "accuracy_asr", "clever", "sensitivity_robustness")
+FIGURES = ("headline", "training_curves", "accuracy_asr", "clever", "sensitivity_robustness")
 
 
 def _band(ax, df: pd.DataFrame, label: str, color=None, style="-"):
@@ -127,3 +127,23 @@ def save(fig, paths, dpi: int = 150) -> None:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=dpi, format=str(path).rsplit(".", 1)[-1])
     plt.close(fig)
+
+
+def headline(history: pd.DataFrame, evaluation: pd.DataFrame, dataset: str, regimes: list[str], attack=None):
+    """Both regimes side by side: clean test accuracy and the CW attack success rate per epoch."""
+    attacks = [a for a in evaluation["attack"].unique() if a != "clean"]
+    attack = attack or ("cw" if "cw" in attacks else attacks[-1])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
+    for i, regime in enumerate(regimes):
+        _band(axes[0], _pick(history, regime=regime, quantity="test_accuracy"), regime, f"C{i}")
+        _band(axes[1], _pick(evaluation, regime=regime, attack=attack, quantity="asr"), regime, f"C{i}")
+    axes[0].set(xlabel="epoch", ylabel="clean test accuracy", ylim=(-0.02, 1.02))
+    axes[1].set(xlabel="epoch", ylabel=f"{attack} attack success rate", ylim=(-0.02, 1.02))
+    axes[0].legend(title="regime")
+    last = {r: _pick(evaluation, regime=r, attack=attack, quantity="asr")["mean"].mean() for r in regimes}
+    lowest = min(last, key=last.get)
+    title = (
+        f"{dataset}: {attack} succeeds least against the {lowest} regime "
+        f"(mean ASR over epochs {', '.join(f'{r} {v:.2f}' for r, v in last.items())})"
+    )
+    return _finish(fig, f"{title}\n{_folds_note(evaluation)}")

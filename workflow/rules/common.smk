@@ -7,15 +7,20 @@ REGIMES = list(config["regimes"])
 # sorted: a reordered config.yaml is the same study and must rerun nothing
 ATTACKS = sorted(config["attacks"])
 FOLDS = list(range(config["folds"]))
-FIGURES = ["training_curves", "accuracy_asr", "clever", "sensitivity_robustness"]
+FIGURES = ["headline", "training_curves", "accuracy_asr", "clever", "sensitivity_robustness"]
 SUMMARIES = ["history", "evaluation", "robustness", "distances"]
 # Which summaries each figure is drawn from, so a figure reruns only when its own data changes.
 FIGURE_INPUTS = {
+    "headline": ["history", "evaluation"],
     "training_curves": ["history"],
     "accuracy_asr": ["history", "evaluation"],
     "clever": ["robustness"],
     "sensitivity_robustness": ["robustness"],
 }
+STATISTICS = {"warmup": 3, "confidence": 0.95, "normal": "normal", "overfit": "overfit"}
+STATISTICS.update(config.get("statistics", {}))
+# The claims compare two regimes; they are drawn when both named regimes exist.
+CLAIMS = STATISTICS["normal"] in REGIMES and STATISTICS["overfit"] in REGIMES
 FOLD_DIR = "results/{dataset}/{regime}/fold{fold}"
 COMPUTE = config.get("compute", {})
 TF_ENV = "../../envs/tensorflow.yaml"
@@ -81,6 +86,12 @@ def final_outputs():
             regime=REGIMES,
             ext=["csv", "md", "tex"],
         )
+        if CLAIMS:
+            outputs += expand(
+                "results/{dataset}/tables/claims.{ext}",
+                dataset=dataset,
+                ext=["csv", "md"],
+            )
     return outputs
 
 
@@ -107,7 +118,9 @@ def archive_source(wildcards):
 
     ds = dataset_config(wildcards)
     if ds["kind"] not in DEFAULTS:
-        raise ValueError(f"dataset {wildcards.dataset} (kind {ds['kind']}) has no archive to download")
+        raise ValueError(
+            f"dataset {wildcards.dataset} (kind {ds['kind']}) has no archive to download"
+        )
     return {k: ds.get(k, DEFAULTS[ds["kind"]][k]) for k in ("url", "sha256")}
 
 
@@ -139,3 +152,16 @@ def figure_style(wildcards):
     """Shared figure settings, overridden by the figure's own section: a change reruns only its figures."""
     shared = {k: v for k, v in config["figures"].items() if k in ("dpi", "context")}
     return canonical({**shared, **config["figures"].get(wildcards.figure, {})})
+
+
+def attacks_by_method(*methods):
+    return {
+        a: config["attacks"][a]
+        for a in ATTACKS
+        if config["attacks"][a]["method"] in methods
+    }
+
+
+def cw_attack():
+    """The attack the claims and the headline figure follow: the first Carlini-Wagner one."""
+    return next(iter(attacks_by_method("cw")), None)

@@ -52,7 +52,13 @@ rule table:
     input:
         "results/{dataset}/summary/distances.csv",
     output:
-        csv="results/{dataset}/tables/distances_{regime}.csv",
+        csv=report(
+            "results/{dataset}/tables/distances_{regime}.csv",
+            caption="../report/table.rst",
+            category="{dataset}",
+            subcategory="distances",
+            labels={"regime": "{regime}"},
+        ),
         md="results/{dataset}/tables/distances_{regime}.md",
         tex="results/{dataset}/tables/distances_{regime}.tex",
     log:
@@ -66,3 +72,34 @@ rule table:
         runtime=5,
     script:
         "../scripts/table.py"
+
+
+rule statistics:
+    input:
+        evaluation=lambda wc: fold_outputs("evaluation.csv", wc.dataset),
+        robustness=lambda wc: fold_outputs("robustness.csv", wc.dataset),
+        distances="results/{dataset}/summary/distances.csv",
+    output:
+        trends="results/{dataset}/summary/trends.csv",
+        csv=report(
+            "results/{dataset}/tables/claims.csv",
+            caption="../report/claims.rst",
+            category="{dataset}",
+            subcategory="claims",
+        ),
+        md="results/{dataset}/tables/claims.md",
+    log:
+        "logs/statistics/{dataset}.log",
+    benchmark:
+        "logs/benchmarks/statistics/{dataset}.tsv"
+    conda:
+        ANALYSIS_ENV
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        statistics=canonical(STATISTICS),
+        cw=cw_attack(),
+        linf_attacks={a: p["eps"] for a, p in attacks_by_method("fgsm", "pgd").items()},
+    script:
+        "../scripts/statistics.py"

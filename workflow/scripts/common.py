@@ -9,6 +9,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def setup(snakemake, tensorflow: bool = False):
     """Route logging (and uncaught errors) to the job's log file; size TensorFlow to the job's threads."""
+    if tensorflow:
+        # ART reconfigures logging when first imported, dropping our handlers: import it first.
+        import art  # noqa: F401
     handlers = [logging.StreamHandler(sys.stderr)]
     if snakemake.log:
         handlers.append(logging.FileHandler(snakemake.log[0], mode="w"))
