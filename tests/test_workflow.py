@@ -199,3 +199,13 @@ def test_claims_and_trends_are_computed_from_the_run(run):
     trends = pd.read_csv(run / "results/mnist5k/summary/trends.csv")
     assert {"regime", "quantity", "spearman", "low", "high", "folds"} <= set(trends.columns)
     assert trends["spearman"].between(-1, 1).all()
+
+
+def test_report_is_self_contained_with_every_figure_and_the_claims(run):
+    snakemake(run, "--report", "report.html", "--configfile", TINY)
+    html = (run / "report.html").read_text()
+    assert len(html) > 100_000
+    for name in FIGURES:
+        assert f"{name}.png" in html
+    assert "claims.csv" in html and "distances_overfit.csv" in html
+    assert 'src="http' not in html  # images are embedded, not linked

@@ -7,6 +7,9 @@ set -euo pipefail
 action=${1:?usage: slurm.sh start|stop STATEDIR}
 state=$(mkdir -p "${2:?usage: slurm.sh start|stop STATEDIR}" && cd "$2" && pwd)
 export SLURM_CONF="$state/slurm.conf"
+# The nested `srun` of each job step runs with SLURM_* variables stripped (the jobstep plugin does
+# that), so it finds the configuration only at the system path: link ours there while we run.
+SYSTEM_CONF=/etc/slurm/slurm.conf
 
 stop() {
     for daemon in slurmd slurmctld munged; do
@@ -18,14 +21,20 @@ stop() {
         kill -9 "$pid" 2>/dev/null || true
         rm -f "$pidfile"
     done
+    if [ -f "$state/munge.dir" ]; then rm -rf "$(cat "$state/munge.dir")" "$state/munge.dir"; fi
+    if [ "$(readlink "$SYSTEM_CONF" 2>/dev/null)" = "$SLURM_CONF" ]; then rm -f "$SYSTEM_CONF"; fi
 }
 
 start() {
     for bin in munged slurmctld slurmd sinfo sbatch squeue; do
         command -v "$bin" >/dev/null || { echo "slurm.sh: $bin not found (run .ci/slurm-setup.sh)" >&2; exit 3; }
     done
-    mkdir -p "$state"/{spool/ctld,spool/d,log,munge}
-    chown munge:munge "$state/munge" && chmod 700 "$state/munge"
+    mkdir -p "$state"/{spool/ctld,spool/d,log}
+    # munged runs as user munge, which cannot enter a private temp folder (pytest's are 0700):
+    # its socket, log and pid go to a folder of its own, recorded for `stop`.
+    munge_dir=$(mktemp -d /tmp/robustcurves-munge.XXXXXX)
+    chmod 755 "$munge_dir" && chown munge:munge "$munge_dir"
+    echo "$munge_dir" > "$state/munge.dir"
     key=/etc/munge/munge.key
     if [ ! -s "$key" ]; then
         mkdir -p /etc/munge
@@ -41,6 +50,7 @@ SlurmctldHost=localhost
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+AuthInfo=socket=$munge_dir/munge.socket
 StateSaveLocation=$state/spool/ctld
 SlurmdSpoolDir=$state/spool/d
 SlurmctldPidFile=$state/slurmctld.pid
@@ -63,12 +73,17 @@ SchedulerType=sched/backfill
 NodeName=localhost CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
+    if [ -e "$SYSTEM_CONF" ] && [ "$(readlink "$SYSTEM_CONF")" != "$SLURM_CONF" ]; then
+        echo "slurm.sh: $SYSTEM_CONF exists and is not this test's; refusing to replace it" >&2
+        exit 4
+    fi
+    mkdir -p "$(dirname "$SYSTEM_CONF")" && ln -sfn "$SLURM_CONF" "$SYSTEM_CONF"
     # munged as user munge, with its socket, log and pid in a folder it can write
     sudo_munge() { if command -v runuser >/dev/null; then runuser -u munge -- "$@"; else su -s /bin/sh munge -c "$*"; fi; }
-    mkdir -p /run/munge && chown munge:munge /run/munge
-    sudo_munge munged --pid-file="$state/munge/munged.pid" --log-file="$state/munge/munged.log" --force
-    for _ in $(seq 50); do [ -s "$state/munge/munged.pid" ] && break; sleep 0.1; done
-    cp "$state/munge/munged.pid" "$state/munged.pid"
+    sudo_munge munged --socket="$munge_dir/munge.socket" --pid-file="$munge_dir/munged.pid" \
+        --log-file="$munge_dir/munged.log" --force
+    for _ in $(seq 50); do [ -s "$munge_dir/munged.pid" ] && break; sleep 0.1; done
+    cp "$munge_dir/munged.pid" "$state/munged.pid"
     slurmctld
     slurmd -N localhost
     for _ in $(seq 120); do
