@@ -7,7 +7,13 @@ REGIMES = list(config["regimes"])
 # sorted: a reordered config.yaml is the same study and must rerun nothing
 ATTACKS = sorted(config["attacks"])
 FOLDS = list(range(config["folds"]))
-FIGURES = ["headline", "training_curves", "accuracy_asr", "clever", "sensitivity_robustness"]
+FIGURES = [
+    "headline",
+    "training_curves",
+    "accuracy_asr",
+    "clever",
+    "sensitivity_robustness",
+]
 SUMMARIES = ["history", "evaluation", "robustness", "distances"]
 # Which summaries each figure is drawn from, so a figure reruns only when its own data changes.
 FIGURE_INPUTS = {
