@@ -4,12 +4,13 @@ Same sampling and fit as `art.metrics.clever_u`: for each sample, reference clas
 for each other class j a fresh pool of `pool_factor * batch_size` points uniform in the Lp ball of
 `radius` (ART's `random_sphere` construction), clipped to the valid range; the dual norm of
 grad(logit_pred - logit_j) at every point; `nb_batches` maxima of `batch_size` norms drawn with
-replacement from the pool; a reverse Weibull fit of those maxima (scipy, as ART); score_j =
+replacement from the pool; a reverse Weibull fit of those maxima (scipy's fit, run for all pairs at
+once in `weibull.py`); score_j =
 margin_j / location, capped at `radius`; CLEVER = min over j.
 
 What differs is the cost: every point gets one forward and one backward pass (ART does two of each),
 points are drawn inside the graph, and only their gradient norms leave it; one traced call handles
-the pools of many (sample, class) pairs.
+the pools of many (sample, class) pairs, and all the Weibull fits run side by side.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from functools import lru_cache
 
 import numpy as np
 import tensorflow as tf
-from scipy.optimize import fmin
-from scipy.stats import weibull_min
+
+from .weibull import reverse_weibull_location
 
 DUAL = {1: np.inf, 2: 2, np.inf: 1}
 CHUNK_POINTS = 4096  # points per graph call; LeNet activations for these stay within a few caches
@@ -83,10 +84,6 @@ def _pool_norms(model, input_shape: tuple, pool: int, radius: float, norm, clip:
     return norms
 
 
-def _weibull_location(maxima: np.ndarray, c_init: float) -> float:
-    return weibull_min.fit(-maxima, c_init, optimizer=fmin)[1]
-
-
 def clever_scores(
     model,
     x: np.ndarray,
@@ -131,7 +128,7 @@ def clever_scores(
     # nb_batches maxima of batch_size norms drawn with replacement from each pool, as ART draws them
     draws = np.random.default_rng(seed).integers(0, pool, size=(len(sample), nb_batches, batch_size))
     maxima = np.take_along_axis(norms[:, None, :], draws, axis=2).max(axis=2)  # float32, as ART fits them
-    location = np.array([_weibull_location(m, c_init) for m in maxima])
+    location = reverse_weibull_location(maxima, c_init)  # all pairs at once, as scipy fits each
     margin = logits[sample, pred[sample]].astype(np.float64) - logits[sample, other]
     with np.errstate(divide="ignore", invalid="ignore"):
         score = np.minimum(-margin / location, radius)

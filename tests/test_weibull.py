@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+from scipy.optimize import fmin
+from scipy.stats import weibull_min
+
+from robustcurves import weibull
+
+
+def maxima_rows(rng, rows: int, batches: int) -> np.ndarray:
+    """CLEVER-like data: per row, `batches` maxima of 16 draws from a pool of gradient norms."""
+    out = []
+    for _ in range(rows):
+        pool = rng.gamma(2 + 5 * rng.random(), 0.01 + 0.5 * rng.random(), size=160)
+        out.append(pool[rng.integers(0, 160, (batches, 16))].max(axis=1))
+    return np.array(out, np.float32)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scipy's moment start on constant rows
+@pytest.mark.parametrize("batches", [50, 10, 3])
+def test_batched_fit_is_scipys_fit_row_by_row(rng, batches):
+    data = maxima_rows(rng, 40, batches)
+    # rows that run fmin out of calls (heavy tails, a lone outlier) or start at scale 0 (constant)
+    data[0] = np.abs(rng.standard_cauchy((batches, 16))).max(axis=1)
+    data[1] = 1.0
+    data[1, -1] = 2.0
+    data[2] = 1.5
+    expected = np.array([weibull_min.fit(-row, 1.0, optimizer=fmin) for row in data])
+    got = weibull.fit(-data, 1.0)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=0)
+
+
+def test_recovers_the_location_of_known_reverse_weibull_maxima(rng):
+    # maxima drawn from a reverse Weibull with its end point (the Lipschitz estimate) at 3.0
+    true_end, shape, scale = 3.0, 4.0, 0.5
+    maxima = true_end - weibull_min.rvs(shape, scale=scale, size=(6, 2000), random_state=rng)
+    location = weibull.reverse_weibull_location(maxima.astype(np.float32), c_init=shape)
+    np.testing.assert_allclose(-location, true_end, rtol=0.01)
