@@ -28,7 +28,8 @@ def _nll(theta: np.ndarray, data: np.ndarray) -> np.ndarray:
         logpdf = np.log(c) + special.xlogy(c - 1, x) - x**c
         good = (x >= 0) & np.isfinite(logpdf)  # in the support [0, inf] and finite
         bad = data.shape[1] - np.count_nonzero(good, axis=1)
-        nll = -np.where(good, logpdf, 0.0).sum(axis=1) + bad * LOG_XMAX * 100 + data.shape[1] * np.log(scale[:, 0])
+        nll = -np.where(good, logpdf, 0.0).sum(axis=1) + bad * LOG_XMAX * 100
+        nll = nll + data.shape[1] * np.log(scale[:, 0])
     return np.where(valid, nll, np.inf)
 
 
@@ -79,11 +80,10 @@ def fit(data: np.ndarray, c_init: float = 1.0) -> np.ndarray:
         outside = ~expand & ~accept_r & (fxr < f[:, -1])
         inside = ~expand & ~accept_r & ~outside
         # the second trial point of each row, where its branch needs one
-        trial = np.where(
-            expand[:, None],
-            (1 + RHO * CHI) * xbar - RHO * CHI * worst,
-            np.where(outside[:, None], (1 + PSI * RHO) * xbar - PSI * RHO * worst, (1 - PSI) * xbar + PSI * worst),
+        contract = np.where(
+            outside[:, None], (1 + PSI * RHO) * xbar - PSI * RHO * worst, (1 - PSI) * xbar + PSI * worst
         )
+        trial = np.where(expand[:, None], (1 + RHO * CHI) * xbar - RHO * CHI * worst, contract)
         wants = ~accept_r
         allowed = wants & (calls[rows] < max_calls)  # fmin stops mid-step when out of calls
         aborted = wants & ~allowed
