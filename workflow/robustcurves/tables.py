@@ -23,8 +23,9 @@ def distance_table(summary: pd.DataFrame, regime: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _formatted(table: pd.DataFrame, pm: str) -> pd.DataFrame:
-    out = pd.DataFrame({"attack": [a.replace("_", r"\_") if pm != "±" else a for a in table["attack"]]})
+def _formatted(table: pd.DataFrame, latex: bool) -> pd.DataFrame:
+    pm = r"$\pm$" if latex else "±"
+    out = pd.DataFrame({"attack": [a.replace("_", r"\_") if latex else a for a in table["attack"]]})
     for q, label in COLUMNS.items():
         digits = 1 if q == "l0" else 4
         out[label] = [
@@ -38,8 +39,8 @@ def _formatted(table: pd.DataFrame, pm: str) -> pd.DataFrame:
 
 def write(table: pd.DataFrame, csv, md, tex, caption: str) -> None:
     write_csv(table, csv)
-    write_text(f"{caption}\n\n{_formatted(table, '±').to_markdown(index=False)}\n", md)
-    latex = _formatted(table, r"$\pm$").to_latex(
+    write_text(f"{caption}\n\n{_formatted(table, latex=False).to_markdown(index=False)}\n", md)
+    latex = _formatted(table, latex=True).to_latex(
         index=False, caption=caption, escape=False, label="tab:" + caption.split(":")[0].replace(" ", "-")
     )
     write_text(latex, tex)

@@ -12,7 +12,10 @@ def setup(snakemake, tensorflow: bool = False):
     if tensorflow:
         # ART reconfigures logging when first imported, dropping our handlers: import it first.
         import art  # noqa: F401
-    handlers = [logging.StreamHandler(sys.stderr)]
+    # The job's progress goes to its log; the console (shared by parallel jobs) gets warnings and errors.
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.WARNING if snakemake.log else logging.INFO)
+    handlers = [console]
     if snakemake.log:
         handlers.append(logging.FileHandler(snakemake.log[0], mode="w"))
     logging.basicConfig(
