@@ -51,7 +51,7 @@ def robustness(
     for epoch in epochs:
         model.set_weights(snapshots.weights(epoch))
         scores = score(model, x, seed=seed + epoch, **clever) if len(x) else np.zeros(0)
-        er, er_n = metrics.empirical_robustness(classifier, x, **empirical_robustness)
+        er, er_n = metrics.empirical_robustness(model, x, **empirical_robustness)
         rows.append(
             {
                 "epoch": epoch,
