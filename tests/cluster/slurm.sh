@@ -12,6 +12,7 @@ export SLURM_CONF="$state/slurm.conf"
 SYSTEM_CONF=/etc/slurm/slurm.conf
 
 stop() {
+    local state=${1:-$state} SLURM_CONF=${1:-$state}/slurm.conf
     for daemon in slurmd slurmctld munged; do
         pidfile="$state/$daemon.pid"
         [ -f "$pidfile" ] || continue
@@ -73,6 +74,13 @@ SchedulerType=sched/backfill
 NodeName=localhost CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
+    # A link left by an interrupted run of this test (its controller gone): stop what is left of it.
+    leftover=$(readlink "$SYSTEM_CONF" 2>/dev/null || true)
+    if [ -n "$leftover" ] && [ "$leftover" != "$SLURM_CONF" ] && grep -qx 'ClusterName=robustcurves-test' "$leftover" 2>/dev/null &&
+        ! kill -0 "$(cat "$(dirname "$leftover")/slurmctld.pid" 2>/dev/null || echo none)" 2>/dev/null; then
+        echo "slurm.sh: stopping the leftovers of an interrupted run in $(dirname "$leftover")" >&2
+        stop "$(dirname "$leftover")"
+    fi
     if [ -e "$SYSTEM_CONF" ] && [ "$(readlink "$SYSTEM_CONF")" != "$SLURM_CONF" ]; then
         echo "slurm.sh: $SYSTEM_CONF exists and is not this test's; refusing to replace it" >&2
         exit 4
