@@ -19,7 +19,8 @@ FIGURES = ["headline", "training_curves", "accuracy_asr", "clever", "sensitivity
 @pytest.fixture(scope="session")
 def run(tmp_path_factory):
     work = workflow_copy(tmp_path_factory.mktemp("run"))
-    snakemake(work, "--configfile", TINY)
+    proc = snakemake(work, "--configfile", TINY)
+    (work / "console.txt").write_text(proc.stdout + proc.stderr)
     return work
 
 
@@ -135,6 +136,10 @@ def test_logs_and_benchmarks_for_every_job(run):
     # progress of the ART-using jobs reaches their logs too
     assert "epoch 3:" in (run / "logs/robustness/mnist5k/normal/fold0.log").read_text()
     assert "attack success rate against epoch" in (run / "logs/craft/mnist5k/normal/fold0/cw.log").read_text()
+    # ... and stays out of the console that the parallel jobs share with Snakemake
+    console = (run / "console.txt").read_text()
+    assert "Finished jobid" in console
+    assert "epoch 3/3" not in console and " INFO robustcurves" not in console and " INFO art." not in console
 
 
 def test_rerun_does_nothing(run):

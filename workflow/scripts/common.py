@@ -1,6 +1,7 @@
-"""Shared start of every rule script: library on the path, logging into the rule's log, TF threads."""
+"""Shared start of every rule script: library on the path, all output into the job's log, TF threads."""
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -8,19 +9,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def setup(snakemake, tensorflow: bool = False):
-    """Route logging (and uncaught errors) to the job's log file; size TensorFlow to the job's threads."""
+    """Send all the job writes (logging, warnings, errors, TensorFlow's own notices) to its log file,
+    as a shell rule's `2> {log}` would; size TensorFlow to the job's threads."""
+    if snakemake.log:
+        # at the file-descriptor level, so TensorFlow's C++ output lands there too, not in the console
+        # that parallel jobs share with Snakemake
+        fd = os.open(snakemake.log[0], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(fd, 2)
+        os.close(fd)
     if tensorflow:
         # ART reconfigures logging when first imported, dropping our handlers: import it first.
         import art  # noqa: F401
-    # The job's progress goes to its log; the console (shared by parallel jobs) gets warnings and errors.
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.WARNING if snakemake.log else logging.INFO)
-    handlers = [console]
-    if snakemake.log:
-        handlers.append(logging.FileHandler(snakemake.log[0], mode="w"))
     logging.basicConfig(
         level=logging.INFO,
-        handlers=handlers,
+        handlers=[logging.StreamHandler(sys.stderr)],
         force=True,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
