@@ -71,15 +71,19 @@ def test_unknown_method_is_a_clear_error(trained):
         attacks.craft(model, x[:2], y[:2], {"method": "deepfool"}, seed=0)
 
 
-@pytest.mark.parametrize("eps_step, eps_max", [(0.01, 1.0), (0.05, 0.3), (0.5, 0.4)])
-def test_minimal_fgsm_is_arts_minimal_fgsm(trained, eps_step, eps_max):
+# batch_size: all steps in one pass; two steps per pass; one step per pass, images split across calls
+@pytest.mark.parametrize(
+    "eps_step, eps_max, batch_size",
+    [(0.01, 1.0, 1024), (0.05, 0.3, 1024), (0.5, 0.4, 1024), (0.01, 1.0, 100), (0.01, 1.0, 7)],
+)
+def test_minimal_fgsm_is_arts_minimal_fgsm(trained, eps_step, eps_max, batch_size):
     from art.attacks.evasion import FastGradientMethod
 
     model, x, _ = trained
     art = FastGradientMethod(
         attacks.art_classifier(model), norm=np.inf, eps=eps_max, eps_step=eps_step, minimal=True
     ).generate(x)
-    ours, success = metrics.minimal_fgsm(model, x, eps_step, eps_max)
+    ours, success = metrics.minimal_fgsm(model, x, eps_step, eps_max, batch_size=batch_size)
     np.testing.assert_array_equal(ours, art if eps_step <= eps_max else x)
     assert success.sum() == (models.predict(models.logits_fn(model), art) != model(x).numpy().argmax(1)).sum()
     if eps_step <= eps_max:

@@ -63,11 +63,12 @@ def _loss_gradient_sign(model):
 
 
 def minimal_fgsm(model, x: np.ndarray, eps_step: float, eps_max: float, clip=(0.0, 1.0), batch_size=1024):
-    """ART's minimal FGSM (Linf, untargeted, the model's predictions as labels), every step size at once.
+    """ART's minimal FGSM (Linf, untargeted, the model's predictions as labels), many step sizes at once.
 
     ART tries eps_step, 2 eps_step, ... (accumulated, <= eps_max) one after another and keeps, per
-    sample, the first that changes the prediction, else the last. Here all steps are evaluated in
-    batched forward passes. Returns (x_adv, success).
+    sample, the first that changes the prediction, else the last. Here as many steps as fit in
+    `batch_size` images go through one forward pass, until every sample has its step. Returns
+    (x_adv, success).
     """
     import tensorflow as tf
 
@@ -80,13 +81,20 @@ def minimal_fgsm(model, x: np.ndarray, eps_step: float, eps_max: float, clip=(0.
         eps = eps + eps_step
     if not steps:
         return x.copy(), np.zeros(len(x), bool)
-    # as ART: a Python float times the float32 sign, added to x and clipped, all in float32
-    candidates = np.stack([np.clip(x + e * sign, *clip) for e in steps])  # (steps, n, ...)
-    pred = predict(_logits(model), candidates.reshape(-1, *x.shape[1:]), batch_size)
-    fooled = pred.reshape(len(steps), len(x)) != label
-    success = fooled.any(axis=0)
-    first = np.where(success, fooled.argmax(axis=0), len(steps) - 1)
-    return candidates[first, np.arange(len(x))], success
+    steps = np.array(steps, np.float32)  # ART multiplies the float32 sign by the Python float: float32 math
+    per_call, first = max(1, batch_size // len(x)), np.full(len(x), -1)
+    for start in range(0, len(steps), per_call):
+        chunk = steps[start : start + per_call]
+        candidates = np.clip(x[None] + chunk.reshape(-1, *[1] * x.ndim) * sign[None], *clip)
+        pred = predict(_logits(model), candidates.reshape(-1, *x.shape[1:]), batch_size)
+        fooled = pred.reshape(len(chunk), len(x)) != label
+        new = fooled.any(axis=0) & (first < 0)
+        first[new] = start + fooled[:, new].argmax(axis=0)
+        if (first >= 0).all():
+            break
+    success = first >= 0
+    eps_used = steps[np.where(success, first, len(steps) - 1)].reshape(-1, *[1] * (x.ndim - 1))
+    return np.clip(x + eps_used * sign, *clip), success
 
 
 def empirical_robustness(model, x: np.ndarray, eps_step: float, eps_max: float) -> tuple[float, int]:
