@@ -58,8 +58,7 @@ def fit(data: np.ndarray, c_init: float = 1.0) -> np.ndarray:
     calls = np.full(m, N + 1)
     iterations = np.ones(m, int)
     max_calls = max_iterations = 200 * N
-    _sort(sim, fsim, np.arange(m))
-    _sort(sim, fsim, np.arange(m))
+    _sort(sim, fsim, np.arange(m))  # scipy sorts twice; a stable sort makes the second a no-op
 
     while True:
         converged = (np.abs(sim[:, 1:] - sim[:, :1]).max(axis=(1, 2)) <= XATOL) & (
