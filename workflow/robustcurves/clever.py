@@ -5,8 +5,7 @@ for each other class j a fresh pool of `pool_factor * batch_size` points uniform
 `radius` (ART's `random_sphere` construction), clipped to the valid range; the dual norm of
 grad(logit_pred - logit_j) at every point; `nb_batches` maxima of `batch_size` norms drawn with
 replacement from the pool; a reverse Weibull fit of those maxima (scipy's fit, run for all pairs at
-once in `weibull.py`); score_j =
-margin_j / location, capped at `radius`; CLEVER = min over j.
+once in `weibull.py`); score_j = margin_j / location, capped at `radius`; CLEVER = min over j.
 
 What differs is the cost: every point gets one forward and one backward pass (ART does two of each),
 points are drawn inside the graph, and only their gradient norms leave it; one traced call handles
