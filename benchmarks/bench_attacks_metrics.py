@@ -26,7 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from robustcurves import clever, cw, data, evaluation, models, training  # noqa: E402
+from robustcurves import art_adapter, clever, data, evaluation, models, training
+from robustcurves.attacks import cw  # noqa: E402
 
 COLLAPSED = 1e-3  # a CLEVER score this small is a failed Weibull fit, not a real bound (ART-NOTES.md)
 SIZES = {  # quick / full
@@ -95,7 +96,7 @@ def bench_clever(model, x: np.ndarray, params: dict) -> dict:
     _, trace_s = timed(clever.clever_scores, model, x[:1], seed=99, **params)  # trace outside the timing
     runs, seconds = {}, {}
     for name, seed in (("art_a", 0), ("art_b", 1)):
-        runs[name], seconds[name] = timed(clever.art_clever, model, x, seed=seed, **params)
+        runs[name], seconds[name] = timed(art_adapter.clever, model, x, seed=seed, **params)
     with fit_timer() as fits:
         for name, seed in (("ours_a", 0), ("ours_b", 1)):
             runs[name], seconds[name] = timed(clever.clever_scores, model, x, seed=seed, **params)
@@ -169,9 +170,7 @@ def pool_quantiles(model, x: np.ndarray, params: dict) -> dict:
     import tensorflow as tf
     from art.utils import random_sphere
 
-    from robustcurves.attacks import art_classifier
-
-    classifier, q = art_classifier(model), [0.5, 0.9, 0.99, 1.0]
+    classifier, q = art_adapter.classifier(model), [0.5, 0.9, 0.99, 1.0]
     pool = params["batch_size"] * 10
     logits = model(x, training=False).numpy()
     pred, runner_up = logits.argmax(axis=1), np.argsort(logits, axis=1)[:, -2]
@@ -215,9 +214,7 @@ def cw_quality(model, x, y, x_adv, seconds: float) -> dict:
 def bench_cw(model, x, y) -> dict:
     from art.attacks.evasion import CarliniL2Method
 
-    from robustcurves.attacks import art_classifier
-
-    art = CarliniL2Method(art_classifier(model), targeted=False, verbose=False, batch_size=50)
+    art = CarliniL2Method(art_adapter.classifier(model), targeted=False, verbose=False, batch_size=50)
     onehot = np.eye(int(model.output_shape[-1]), dtype=np.float32)[y]
     art_adv, art_s = timed(art.generate, x=x, y=onehot)
     _, trace_s = timed(cw.carlini_wagner_l2, model, x[:2], y[:2])  # trace outside the timing

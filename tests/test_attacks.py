@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from conftest import separable
-from robustcurves import attacks, metrics, models, training
+from robustcurves import art_adapter, attacks, metrics, models, selection, training
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_fgsm_moves_every_pixel_by_exactly_eps_or_to_a_bound(trained):
     at_bound = np.isclose(adv, 0.0) | np.isclose(adv, 1.0)
     # FGSM steps along sign(gradient): a pixel whose loss gradient is exactly 0 (dead ReLU, pooled away)
     # has no direction to move in.
-    grad = attacks.art_classifier(model).loss_gradient(x, np.eye(3, dtype=np.float32)[y])
+    grad = art_adapter.classifier(model).loss_gradient(x, np.eye(3, dtype=np.float32)[y])
     assert np.all(at_eps | at_bound | (grad == 0))
     assert np.all(delta[grad == 0] == 0)
     assert at_eps.mean() > 0.5
@@ -58,11 +58,11 @@ def test_pgd_stays_in_the_eps_ball_and_beats_fgsm(trained):
 
 def test_attack_indices_are_correct_ones_capped_and_seeded():
     correct = np.array([True, False, True, True, False, True, True])
-    idx = attacks.attack_indices(correct, 3, seed=1)
+    idx = selection.attack_indices(correct, 3, seed=1)
     assert len(idx) == 3 and correct[idx].all() and np.all(np.diff(idx) > 0)
-    assert np.array_equal(idx, attacks.attack_indices(correct, 3, seed=1))
-    assert attacks.attack_indices(correct, 10, seed=1).tolist() == [0, 2, 3, 5, 6]
-    assert attacks.attack_indices(np.zeros(4, bool), 3, seed=1).size == 0
+    assert np.array_equal(idx, selection.attack_indices(correct, 3, seed=1))
+    assert selection.attack_indices(correct, 10, seed=1).tolist() == [0, 2, 3, 5, 6]
+    assert selection.attack_indices(np.zeros(4, bool), 3, seed=1).size == 0
 
 
 def test_unknown_method_is_a_clear_error(trained):
@@ -81,7 +81,7 @@ def test_minimal_fgsm_is_arts_minimal_fgsm(trained, eps_step, eps_max, batch_siz
 
     model, x, _ = trained
     art = FastGradientMethod(
-        attacks.art_classifier(model), norm=np.inf, eps=eps_max, eps_step=eps_step, minimal=True
+        art_adapter.classifier(model), norm=np.inf, eps=eps_max, eps_step=eps_step, minimal=True
     ).generate(x)
     ours, success = metrics.minimal_fgsm(model, x, eps_step, eps_max, batch_size=batch_size)
     np.testing.assert_array_equal(ours, art if eps_step <= eps_max else x)

@@ -4,7 +4,7 @@ import pytest
 
 from conftest import separable
 from robustcurves import attacks, metrics
-from robustcurves.cw import carlini_wagner_l2
+from robustcurves.attacks.cw import carlini_wagner_l2
 
 
 @pytest.fixture(scope="module")

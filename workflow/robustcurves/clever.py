@@ -132,39 +132,3 @@ def clever_scores(
     with np.errstate(divide="ignore", invalid="ignore"):
         score = np.minimum(-margin / location, radius)
     return score.reshape(n, classes - 1).min(axis=1)
-
-
-def art_clever(
-    model,
-    x: np.ndarray,
-    *,
-    norm=2,
-    radius: float = 2.0,
-    nb_batches: int = 50,
-    batch_size: int = 64,
-    pool_factor: int = 10,
-    seed: int = 0,
-    clip=(0.0, 1.0),
-    c_init: float = 1.0,
-) -> np.ndarray:
-    """ART's own `clever_u`, one sample at a time: the slow reference implementation."""
-    from art.metrics import clever_u
-
-    from .attacks import art_classifier
-
-    classifier = art_classifier(model, clip)
-    original = classifier.class_gradient
-
-    def class_gradient(x, label=None, **kwargs):
-        # ART passes np.argmax's numpy integer, which TensorFlowV2Classifier rejects (ART-NOTES.md)
-        return original(x, label=int(label) if isinstance(label, np.integer) else label, **kwargs)
-
-    classifier.class_gradient = class_gradient
-    np.random.seed(seed)  # ART samples from numpy's global generator
-    kwargs = {"c_init": c_init, "pool_factor": pool_factor, "verbose": False}
-    return np.array(
-        [
-            clever_u(classifier, xi, nb_batches, batch_size, radius, _norm(norm), **kwargs)
-            for xi in np.asarray(x, np.float32)
-        ]
-    )

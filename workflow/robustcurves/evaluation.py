@@ -38,15 +38,14 @@ def robustness(
     snapshots: Snapshots, x, y, *, epochs: list[int], clever: dict, empirical_robustness: dict, seed: int
 ) -> pd.DataFrame:
     """CLEVER, loss sensitivity and empirical robustness of each chosen snapshot on images x."""
-    from .attacks import art_classifier
-    from .clever import art_clever, clever_scores
+    from . import art_adapter
+    from .clever import clever_scores
 
     model = snapshots.model()
-    classifier = art_classifier(model)
     clever = dict(clever)
     if clever.get("norm") == "inf":
         clever["norm"] = np.inf
-    score = art_clever if clever.pop("implementation", "batched") == "art" else clever_scores
+    score = art_adapter.clever if clever.pop("implementation", "batched") == "art" else clever_scores
     rows = []
     for epoch in epochs:
         model.set_weights(snapshots.weights(epoch))
@@ -60,7 +59,7 @@ def robustness(
                 # that drags the mean down; both are kept.
                 "clever": float(np.median(scores)) if len(x) else float("nan"),
                 "clever_mean": float(np.mean(scores)) if len(x) else float("nan"),
-                "loss_sensitivity": metrics.loss_sensitivity(classifier, x, y),
+                "loss_sensitivity": art_adapter.loss_sensitivity(model, x, y),
                 "empirical_robustness": er,
                 "empirical_robustness_successes": er_n,
             }

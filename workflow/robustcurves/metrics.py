@@ -28,16 +28,6 @@ def attack_success_rate(pred: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(pred != y)) if len(y) else float("nan")
 
 
-def loss_sensitivity(classifier, x: np.ndarray, y: np.ndarray) -> float:
-    """Mean L2 norm of the loss gradient w.r.t. the input (ART's definition, per-sample losses)."""
-    from art.metrics import loss_sensitivity as art_loss_sensitivity
-
-    if len(x) == 0:
-        return float("nan")
-    onehot = np.eye(classifier.nb_classes, dtype=np.float32)[y]
-    return float(art_loss_sensitivity(classifier, x, onehot))
-
-
 @lru_cache(maxsize=8)
 def _logits(model):
     from .models import logits_fn

@@ -1,5 +1,6 @@
 """Which epochs matter: the best snapshot of a fold, and the epochs that get expensive metrics."""
 
+import numpy as np
 import pandas as pd
 
 
@@ -18,3 +19,11 @@ def metric_epochs(epochs: list[int], every: int) -> list[int]:
     """Every k-th epoch, always including the last one."""
     chosen = [e for e in epochs if e % every == 0]
     return chosen if chosen and chosen[-1] == epochs[-1] else [*chosen, epochs[-1]]
+
+
+def attack_indices(correct: np.ndarray, samples: int, seed: int) -> np.ndarray:
+    """Test indices to attack: at most `samples` of the correctly classified ones, chosen with the seed."""
+    candidates = np.flatnonzero(correct)
+    if len(candidates) > samples:
+        candidates = np.sort(np.random.default_rng(seed).choice(candidates, samples, replace=False))
+    return candidates

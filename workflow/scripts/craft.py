@@ -2,7 +2,7 @@ from common import setup
 
 log = setup(snakemake, tensorflow=True)
 
-from robustcurves import adversarial, attacks, data, io, seeding
+from robustcurves import adversarial, attacks, data, io, seeding, selection
 from robustcurves.models import Snapshots, logits_fn, predict
 
 w, p = snakemake.wildcards, snakemake.params
@@ -15,7 +15,7 @@ forward = logits_fn(model)
 
 # The attack set depends on the fold, not on the attack: every attack sees the same images.
 correct = predict(forward, x_test) == y_test
-indices = attacks.attack_indices(
+indices = selection.attack_indices(
     correct, p.samples, seeding.derive(p.seed, w.dataset, w.regime, w.fold, "attack-set")
 )
 if len(indices) == 0:

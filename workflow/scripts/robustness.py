@@ -2,7 +2,7 @@ from common import setup
 
 log = setup(snakemake, tensorflow=True)
 
-from robustcurves import attacks, data, evaluation, io, seeding, selection
+from robustcurves import data, evaluation, io, seeding, selection
 from robustcurves.models import Snapshots, logits_fn, predict
 
 w, p = snakemake.wildcards, snakemake.params
@@ -13,7 +13,7 @@ with Snapshots(snakemake.input.snapshots) as snapshots:
     # The same images for every epoch: correctly classified by the fold's best snapshot.
     correct = predict(logits_fn(snapshots.model(epoch)), x_test) == y_test
     seed = seeding.derive(p.seed, w.dataset, w.regime, w.fold, "robustness")
-    idx = attacks.attack_indices(correct, p.metrics["samples"], seed)
+    idx = selection.attack_indices(correct, p.metrics["samples"], seed)
     epochs = selection.metric_epochs(snapshots.epochs, p.metrics["every"])
     log.info("robustness of %d snapshots on %d test images", len(epochs), len(idx))
     table = evaluation.robustness(

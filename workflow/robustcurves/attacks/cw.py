@@ -13,6 +13,8 @@ from functools import lru_cache
 import numpy as np
 import tensorflow as tf
 
+from .. import art_adapter
+
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Adam's usual constants
 TANH_SHRINK = 0.999999  # keeps arctanh finite at the range's ends
 NO_BOUND = 1e10
@@ -119,3 +121,10 @@ def carlini_wagner_l2(
         for i in range(0, len(x), batch_size)
     ]
     return np.concatenate(chunks).astype(np.float32)
+
+
+def cw(model, x, y, *, seed: int, implementation: str = "batched", **settings):
+    """CW-L2 by config: our batched attack, or ART's `CarliniL2Method` (`implementation: art`)."""
+    if implementation == "art":
+        return art_adapter.generate("cw", model, x, y, settings, seed)
+    return carlini_wagner_l2(model, x, y, **settings)

@@ -1,0 +1,106 @@
+"""Everything that touches ART (Adversarial Robustness Toolbox 1.20.1): the classifier wrapper and ART's
+own attacks and metrics, kept as references for our batched implementations.
+
+ART's traps with Keras 3 (measured; docs/art-notes.md): it needs `TensorFlowV2Classifier` on a logits
+model, per-sample losses, one-hot labels, numpy ints cast to int for CLEVER, and an explicit seed of
+numpy's global generator, from which it draws its random starts.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+
+def classifier(model: keras.Model, clip=(0.0, 1.0)):
+    """ART's TensorFlowV2Classifier on a logits model, with per-sample losses.
+
+    `reduction="none"` matters: with the default reduction ART's loss_sensitivity is silently divided
+    by the batch size.
+    """
+    from art.estimators.classification import TensorFlowV2Classifier
+
+    classes = int(model.output_shape[-1])
+    return TensorFlowV2Classifier(
+        model=model,
+        nb_classes=classes,
+        input_shape=tuple(model.input_shape[1:]),
+        loss_object=keras.losses.CategoricalCrossentropy(from_logits=True, reduction="none"),
+        clip_values=clip,
+    )
+
+
+def onehot(y: np.ndarray, classes: int) -> np.ndarray:
+    return np.eye(classes, dtype=np.float32)[y]
+
+
+def generate(attack: str, model: keras.Model, x: np.ndarray, y: np.ndarray, params: dict, seed: int):
+    """Untargeted adversarials from ART's own `attack` ('fgsm', 'pgd', 'cw', 'apgd') at `params`."""
+    from art.attacks.evasion import (
+        AutoProjectedGradientDescent,
+        CarliniL2Method,
+        FastGradientMethod,
+        ProjectedGradientDescent,
+    )
+
+    estimator = classifier(model)
+    np.random.seed(seed)  # ART draws its random starts from numpy's global generator
+    if attack == "fgsm":
+        art_attack = FastGradientMethod(estimator, norm=np.inf, targeted=False, **params)
+    elif attack == "pgd":
+        art_attack = ProjectedGradientDescent(estimator, norm=np.inf, targeted=False, verbose=False, **params)
+    elif attack == "cw":
+        art_attack = CarliniL2Method(estimator, targeted=False, verbose=False, **params)
+    elif attack == "apgd":
+        art_attack = AutoProjectedGradientDescent(
+            estimator, norm=np.inf, targeted=False, verbose=False, **params
+        )
+    else:
+        raise ValueError(f"ART has no attack {attack!r} here")
+    return art_attack.generate(x=x, y=onehot(y, estimator.nb_classes)).astype(np.float32)
+
+
+def clever(
+    model,
+    x: np.ndarray,
+    *,
+    norm=2,
+    radius: float = 2.0,
+    nb_batches: int = 50,
+    batch_size: int = 64,
+    pool_factor: int = 10,
+    seed: int = 0,
+    clip=(0.0, 1.0),
+    c_init: float = 1.0,
+):
+    """ART's own `clever_u`, one sample at a time: the slow reference implementation."""
+    from art.metrics import clever_u
+
+    estimator = classifier(model, clip)
+    original = estimator.class_gradient
+
+    def class_gradient(x, label=None, **kwargs):
+        # ART passes np.argmax's numpy integer, which TensorFlowV2Classifier rejects
+        return original(x, label=int(label) if isinstance(label, np.integer) else label, **kwargs)
+
+    estimator.class_gradient = class_gradient
+    np.random.seed(seed)  # ART samples from numpy's global generator
+    kwargs = {"c_init": c_init, "pool_factor": pool_factor, "verbose": False}
+    return np.array(
+        [
+            clever_u(
+                estimator, xi, nb_batches, batch_size, radius, np.inf if norm == "inf" else norm, **kwargs
+            )
+            for xi in np.asarray(x, np.float32)
+        ]
+    )
+
+
+def loss_sensitivity(model, x: np.ndarray, y: np.ndarray) -> float:
+    """Mean L2 norm of the loss gradient w.r.t. the input (ART's definition, per-sample losses)."""
+    from art.metrics import loss_sensitivity as art_loss_sensitivity
+
+    if len(x) == 0:
+        return float("nan")
+    estimator = classifier(model)
+    return float(art_loss_sensitivity(estimator, x, onehot(y, estimator.nb_classes)))
