@@ -32,14 +32,10 @@ DEFAULTS = {
     "cifar10": {
         "url": "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
         "sha256": "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
-        "size": 170052171,
-        "filename": "cifar-10-binary.tar.gz",
     },
     "stl10": {
         "url": "http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz",
         "sha256": "f31fd99273a1acb8609c8db427cebb1de3f71de77758cdc0e22956e1289b9866",
-        "size": 2640397119,
-        "filename": "stl10_binary.tar.gz",
     },
 }
 
