@@ -45,7 +45,7 @@ def robustness(
     clever = dict(clever)
     if clever.get("norm") == "inf":
         clever["norm"] = np.inf
-    score = art_adapter.clever if clever.pop("implementation", "batched") == "art" else clever_scores
+    score = art_adapter.clever if clever.pop("implementation") == "art" else clever_scores
     rows = []
     for epoch in epochs:
         model.set_weights(snapshots.weights(epoch))
