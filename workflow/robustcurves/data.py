@@ -141,7 +141,8 @@ def validate(arrays: dict, source: str) -> dict:
         # labels 1..10, or with gaps: C classes numbered 0..C-1, named by their original value
         if names is not None and len(names) <= values[-1]:
             raise DatasetError(
-                f"{source}: {len(names)} class names for labels up to {values[-1]} (class_names[label] names a label)"
+                f"{source}: {len(names)} class names for labels up to {values[-1]} "
+                "(class_names[label] names a label)"
             )
         out["class_names"] = [names[v] if names is not None else str(v) for v in values]
         for split in ("train", "test"):
