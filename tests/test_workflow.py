@@ -17,11 +17,8 @@ FIGURES = ["headline", "training_curves", "accuracy_asr", "clever", "sensitivity
 
 
 @pytest.fixture(scope="session")
-def run(tmp_path_factory):
-    work = workflow_copy(tmp_path_factory.mktemp("run"))
-    proc = snakemake(work, "--configfile", TINY)
-    (work / "console.txt").write_text(proc.stdout + proc.stderr)
-    return work
+def run(tiny_run):
+    return tiny_run  # conftest.py: one run shared with tests/test_report.py
 
 
 def fold_dirs(run):
