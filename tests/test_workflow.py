@@ -155,8 +155,17 @@ def test_changing_one_attack_reruns_only_that_attack_and_its_dependants(run, tmp
     jobs = changed_config(run, tmp_path, lambda c: c["attacks"]["cw"].update(max_iter=21))
     per_fold = len(REGIMES) * len(FOLDS)
     assert jobs.pop("craft") == jobs.pop("distances") == jobs.pop("evaluate") == per_fold
-    # summaries of evaluation and distances; the ASR and headline figures; tables; statistics
-    assert jobs == {"aggregate": 2, "figure": 2, "table": len(REGIMES), "statistics": 1, "all": 1}
+    # summaries of evaluation and distances; the ASR and headline figures; tables; statistics; the
+    # tables' HTML versions and the report's front page (headline figure and claims)
+    assert jobs == {
+        "aggregate": 2,
+        "figure": 2,
+        "table": len(REGIMES),
+        "statistics": 1,
+        "html_table": len(REGIMES) + 1,
+        "front_page": 1,
+        "all": 1,
+    }
 
 
 def test_changing_one_figure_style_redraws_only_that_figure(run, tmp_path):
