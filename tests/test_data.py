@@ -63,9 +63,14 @@ def arrays(y_train=(0, 1, 2, 0, 1, 2), y_test=(0, 1, 2), shape=(16, 16, 3), **ex
     }
 
 
+def checked(arrays, source):
+    """What `prepare` does to a user's arrays."""
+    return data.trainable(data.validate(arrays, source), source)
+
+
 def test_labels_one_to_ten_are_renumbered_and_named_by_their_values(caplog):
     with caplog.at_level(logging.INFO, logger="robustcurves.data"):
-        ok = data.validate(arrays(y_train=np.arange(20) % 10 + 1, y_test=[10, 1, 5]), "mine.npz")
+        ok = checked(arrays(y_train=np.arange(20) % 10 + 1, y_test=[10, 1, 5]), "mine.npz")
     assert ok["y_train"].tolist() == (np.arange(20) % 10).tolist()
     assert ok["y_test"].tolist() == [9, 0, 4]
     assert ok["class_names"] == [str(v) for v in range(1, 11)]
@@ -74,11 +79,11 @@ def test_labels_one_to_ten_are_renumbered_and_named_by_their_values(caplog):
 
 def test_labels_with_gaps_keep_their_names_from_class_names():
     names = np.array(["a", "b", "c", "d", "e", "f"])
-    ok = data.validate(arrays(y_train=[5, 0, 3, 3], y_test=[3, 5], class_names=names), "m")
+    ok = checked(arrays(y_train=[5, 0, 3, 3], y_test=[3, 5], class_names=names), "m")
     assert ok["y_train"].tolist() == [2, 0, 1, 1] and ok["y_test"].tolist() == [1, 2]
     assert ok["class_names"] == ["a", "d", "f"]
-    with pytest.raises(data.DatasetError, match="m: 3 class names for labels up to 5"):
-        data.validate(arrays(y_train=[5, 0, 3, 3], y_test=[3], class_names=names[:3]), "m")
+    with pytest.raises(data.DatasetError, match="m: 3 class names for 6 classes"):
+        checked(arrays(y_train=[5, 0, 3, 3], y_test=[3], class_names=names[:3]), "m")
 
 
 @pytest.mark.parametrize(
@@ -92,13 +97,13 @@ def test_labels_with_gaps_keep_their_names_from_class_names():
 )
 def test_labels_that_cannot_be_used_are_refused(bad, message):
     with pytest.raises(data.DatasetError) as err:
-        data.validate(arrays(**bad), "m")
+        checked(arrays(**bad), "m")
     assert message in str(err.value)
 
 
 def test_one_hot_labels_are_accepted():
     onehot = np.eye(3, dtype=np.float32)[[2, 0, 1, 1]]
-    ok = data.validate(arrays(y_train=onehot, y_test=np.eye(3)[[0, 1, 2]]), "m")
+    ok = checked(arrays(y_train=onehot, y_test=np.eye(3)[[0, 1, 2]]), "m")
     assert ok["y_train"].tolist() == [2, 0, 1, 1] and ok["y_test"].tolist() == [0, 1, 2]
     assert ok["class_names"] == ["0", "1", "2"]
 
@@ -107,18 +112,18 @@ def test_one_hot_labels_are_accepted():
 def test_channels_first_images_are_refused_naming_the_transpose(channels):
     x = np.zeros((6, channels, 32, 32), np.uint8)
     with pytest.raises(data.DatasetError) as err:
-        data.validate({**arrays(), "x_train": x}, "m")
+        checked({**arrays(), "x_train": x}, "m")
     assert f"m: x_train has shape (6, {channels}, 32, 32), channels first" in str(err.value)
     assert "x.transpose(0, 2, 3, 1)" in str(err.value)
     # channels last of the same size passes
-    data.validate(arrays(shape=(32, 32, channels)), "m")
+    checked(arrays(shape=(32, 32, channels)), "m")
 
 
 def test_images_too_small_for_lenet5_are_refused_with_the_minimum():
-    data.validate(arrays(shape=(16, 16, 1)), "m")
+    checked(arrays(shape=(16, 16, 1)), "m")
     for shape in [(15, 15, 1), (16, 15, 3), (8, 40)]:
         with pytest.raises(data.DatasetError) as err:
-            data.validate(arrays(shape=shape), "m")
+            checked(arrays(shape=shape), "m")
         assert f"images of {shape[0]}x{shape[1]} are too small for LeNet-5" in str(err.value)
         assert "need at least 16x16" in str(err.value)
 
@@ -137,3 +142,8 @@ def test_prepare_dispatches_on_the_kind(tmp_path):
     assert dataset["class_names"] == ["1", "2"] and source == str(tmp_path / "mine.npz") and checksum == ""
     with pytest.raises(data.DatasetError, match="unknown dataset kind 'mnist'"):
         data.prepare("mnist", {}, None)
+
+
+def test_more_class_names_than_classes_keeps_the_names_of_the_classes_present():
+    ok = checked(arrays(y_train=[0, 1, 1], y_test=[1], class_names=np.array(["a", "b", "c"])), "m")
+    assert ok["class_names"] == ["a", "b"] and ok["y_train"].tolist() == [0, 1, 1]

@@ -78,14 +78,13 @@ def load_arrays(path) -> dict:
             raise DatasetError(str(err)) from err
     else:
         raise DatasetError(f"{path}: unsupported extension {path.suffix!r}; use .npz or .h5")
-    return validate(arrays, str(path))
+    return trainable(validate(arrays, str(path)), str(path))
 
 
 def validate(arrays: dict, source: str) -> dict:
-    """Check keys, shapes, ranges and lengths; return uint8 NHWC images and int64 labels 0..C-1.
+    """Check keys, shapes, ranges and lengths; return uint8 NHWC images and int64 labels.
 
-    One-hot labels become class numbers; labels that are not 0..C-1 (1..10, say) are renumbered
-    0..C-1 in sorted order, keeping the original values as class names (docs/datasets.md).
+    One-hot labels become class numbers; channels-first images are refused, naming the transpose.
     """
     missing = [k for k in KEYS if k not in arrays]
     if missing:
@@ -121,8 +120,23 @@ def validate(arrays: dict, source: str) -> dict:
             f"{source}: train images {out['x_train'].shape[1:]} and test images "
             f"{out['x_test'].shape[1:]} differ in shape"
         )
-    names = arrays.get("class_names")  # optional in the file
-    names = None if names is None else [str(n) for n in np.asarray(names).reshape(-1)]
+    classes = int(max(out["y_train"].max(), out["y_test"].max())) + 1
+    names = arrays.get("class_names")
+    out["class_names"] = [str(n) for n in names] if names is not None else [str(c) for c in range(classes)]
+    if len(out["class_names"]) < classes:
+        raise DatasetError(f"{source}: {len(out['class_names'])} class names for {classes} classes")
+    return out
+
+
+def trainable(dataset: dict, source: str) -> dict:
+    """What a user's validated arrays need before LeNet-5 trains on them (official archives have it).
+
+    Labels that are not 0..C-1 with every class present in training (1..10, or with gaps) are
+    renumbered 0..C-1 in sorted order, named by `class_names[value]` (the value itself unless the
+    file names it); a test label no training image has, a single class, or images smaller than
+    MIN_SIDE are refused (docs/datasets.md).
+    """
+    out = dict(dataset)
     values = np.unique(out["y_train"])
     unseen = np.setdiff1d(np.unique(out["y_test"]), values)
     if len(values) < 2:
@@ -132,29 +146,22 @@ def validate(arrays: dict, source: str) -> dict:
             f"{source}: y_test has labels {unseen.tolist()[:10]} that no training image has; "
             "every class must be present in training"
         )
-    if np.array_equal(values, np.arange(len(values))):
-        classes = len(values)
-        out["class_names"] = names if names is not None else [str(c) for c in range(classes)]
-        if len(out["class_names"]) < classes:
-            raise DatasetError(f"{source}: {len(out['class_names'])} class names for {classes} classes")
-    else:
-        # labels 1..10, or with gaps: C classes numbered 0..C-1, named by their original value
-        if names is not None and len(names) <= values[-1]:
-            raise DatasetError(
-                f"{source}: {len(names)} class names for labels up to {values[-1]} "
-                "(class_names[label] names a label)"
-            )
-        out["class_names"] = [names[v] if names is not None else str(v) for v in values]
+    if not np.array_equal(values, np.arange(len(values))) or len(out["class_names"]) != len(values):
+        names = [out["class_names"][v] for v in values]
         for split in ("train", "test"):
             out[f"y_{split}"] = np.searchsorted(values, out[f"y_{split}"]).astype(np.int64)
-        log.warning(
-            "%s: labels %s are not 0..%d: renumbered 0..%d in sorted order, named %s",
-            source,
-            _span(values),
-            len(values) - 1,
-            len(values) - 1,
-            _span(out["class_names"]),
-        )
+        if not np.array_equal(values, np.arange(len(values))):
+            log.warning(
+                "%s: labels %s are not 0..%d: renumbered 0..%d in sorted order, named %s",
+                source,
+                _span(values),
+                len(values) - 1,
+                len(values) - 1,
+                _span(names),
+            )
+        else:
+            log.warning("%s: classes 0..%d only: keeping their names", source, len(values) - 1)
+        out["class_names"] = names
     height, width = out["x_train"].shape[1:3]
     if min(height, width) < MIN_SIDE:
         raise DatasetError(
