@@ -21,6 +21,10 @@ if not workflow.overwrite_configfiles:
 check(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 
 
+# The report's front page: the study, its settings and each dataset's answer (workflow/rules/front.smk).
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/download.smk"
@@ -28,9 +32,11 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/attack.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/front.smk"
 
 
 rule all:
     default_target: True
     input:
         final_outputs(),
+        report_outputs(),

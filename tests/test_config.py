@@ -7,10 +7,11 @@ import pytest
 import yaml
 
 from robustcurves.config import ConfigError, check
-from workflow_utils import ROOT, snakemake
+from workflow_utils import ROOT, planned_jobs, snakemake
 
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
-DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+# the default run, with every default filled in
+DEFAULT = check(yaml.safe_load((ROOT / "config.yaml").read_text()), SCHEMA)
 
 
 @pytest.mark.parametrize(
@@ -58,7 +59,9 @@ def broken(**changes):
         ),
         ({"datasets__mine": {"kind": "arrays"}}, "datasets.mine: 'path' is a required property"),
         ({"metrics__every": 0}, "metrics.every: 0 is less than the minimum of 1"),
-        ({"seed": None}, "(top level): 'seed' is a required property"),
+        ({"datasets": None}, "(top level): 'datasets' is a required property"),
+        ({"attacks__pgd": {"eps": 0.1}}, "attacks.pgd: 'method' is a required property"),
+        ({"figures__clever": {"dpi": 0}}, "figures.clever.dpi: 0 is less than the minimum of 1"),
     ],
 )
 def test_mistakes_name_the_key(changes, message):
@@ -73,3 +76,71 @@ def test_snakemake_stops_at_start_with_the_message(tmp_path):
     proc = snakemake(ROOT, "-n", "--configfile", str(tmp_path / "bad.yaml"), check=False)
     assert proc.returncode != 0
     assert "attacks.pgd: unknown key 'max_iters'" in proc.stderr + proc.stdout
+
+
+def test_a_missing_method_is_the_only_complaint():
+    # defaults of every method's branch must not pile up as unknown keys when the method is missing
+    with pytest.raises(ConfigError) as err:
+        check(broken(attacks__pgd={"eps": 0.1}), SCHEMA)
+    assert str(err.value).count("\n") == 1, err.value
+
+
+SHORT = {"datasets": {"mnist5k": {"kind": "mnist5k", "test_fraction": 0.2}}}
+
+
+def test_every_key_has_a_default_and_config_yaml_adds_nothing_to_them():
+    assert check(copy.deepcopy(SHORT), SCHEMA) == DEFAULT
+    for section in ("attack", "metrics", "statistics", "compute", "figures"):
+        assert check({**copy.deepcopy(SHORT), section: {}}, SCHEMA) == DEFAULT, section
+
+
+def test_a_new_attack_gets_its_methods_defaults():
+    config = check({**copy.deepcopy(SHORT), "attacks": {"mine": {"method": "pgd", "eps": 0.1}}}, SCHEMA)
+    assert config["attacks"] == {"mine": {**DEFAULT["attacks"]["pgd"], "eps": 0.1}}
+    two = {"c": {"method": "cw"}, "f": {"method": "fgsm"}}
+    config = check({**copy.deepcopy(SHORT), "attacks": two}, SCHEMA)
+    assert config["attacks"] == {"c": DEFAULT["attacks"]["cw"], "f": DEFAULT["attacks"]["fgsm"]}
+
+
+def test_a_figure_section_takes_the_shared_settings_it_does_not_set():
+    config = check({**copy.deepcopy(SHORT), "figures": {"dpi": 99, "clever": {"context": "talk"}}}, SCHEMA)
+    assert config["figures"]["clever"] == {"dpi": 99, "context": "talk"}
+    assert config["figures"]["headline"] == {"dpi": 99, "context": "paper"}
+    assert config["figures"]["format"] == DEFAULT["figures"]["format"]
+
+
+def test_defaults_do_not_leak_between_configs():
+    a = check(copy.deepcopy(SHORT), SCHEMA)
+    a["attacks"]["cw"]["max_iter"] = 1
+    a["figures"]["clever"]["dpi"] = 1
+    assert check(copy.deepcopy(SHORT), SCHEMA) == DEFAULT
+
+
+def dry_run(tmp_path, config):
+    """Jobs per rule and every planned output file of `snakemake -n` on `config` (None: config.yaml)."""
+    args = []
+    if config is not None:
+        path = tmp_path / f"config{len(list(tmp_path.glob('config*.yaml')))}.yaml"
+        path.write_text(yaml.safe_dump(config))
+        args = ["--configfile", str(path)]
+    files = snakemake(ROOT, "-n", "--summary", *args).stdout.splitlines()[1:]
+    return planned_jobs(ROOT, *args), sorted(line.split("\t")[0] for line in files)
+
+
+@pytest.fixture(scope="module")
+def default_dag(tmp_path_factory):
+    jobs, files = dry_run(tmp_path_factory.mktemp("dag"), None)
+    assert jobs["train"] == 10 and len(files) > 100 and "results/mnist5k/tables/claims.md" in files
+    return jobs, files
+
+
+def test_a_two_line_config_is_the_default_run(tmp_path, default_dag):
+    assert dry_run(tmp_path, SHORT) == default_dag
+
+
+def test_a_three_line_config_changes_only_what_it_says(tmp_path, default_dag):
+    jobs, files = dry_run(tmp_path, {**SHORT, "folds": 2, "epochs": 3})
+    default_jobs, default_files = default_dag
+    per_fold = {"train", "select_best", "robustness", "evaluate", "craft", "distances"}
+    assert jobs == {k: v * 2 // 5 if k in per_fold else v for k, v in default_jobs.items()}
+    assert files == [f for f in default_files if not any(f"/fold{k}/" in f for k in (2, 3, 4))]

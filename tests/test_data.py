@@ -1,3 +1,5 @@
+import logging
+
 import numpy as np
 import pytest
 
@@ -28,10 +30,10 @@ def test_folds_are_stratified_disjoint_and_cover_everything():
 
 
 def test_validate_accepts_float_and_grayscale_and_rejects_bad_layouts():
-    x = np.random.default_rng(0).uniform(0, 1, (6, 8, 8)).astype(np.float32)
+    x = np.random.default_rng(0).uniform(0, 1, (6, 16, 16)).astype(np.float32)
     y = np.array([0, 1, 2, 0, 1, 2])
     ok = data.validate({"x_train": x, "y_train": y, "x_test": x, "y_test": y}, "mem")
-    assert ok["x_train"].shape == (6, 8, 8, 1) and ok["x_train"].dtype == np.uint8
+    assert ok["x_train"].shape == (6, 16, 16, 1) and ok["x_train"].dtype == np.uint8
     assert ok["class_names"] == ["0", "1", "2"]
     with pytest.raises(data.DatasetError, match="mem: missing y_test"):
         data.validate({"x_train": x, "y_train": y, "x_test": x}, "mem")
@@ -48,3 +50,100 @@ def test_save_and_load_roundtrip(tmp_path):
     data.save(d, tmp_path / "d.h5", source="test")
     back = data.load(tmp_path / "d.h5")
     assert np.array_equal(back["x_test"], d["x_test"]) and back["class_names"] == d["class_names"]
+
+
+def arrays(y_train=(0, 1, 2, 0, 1, 2), y_test=(0, 1, 2), shape=(16, 16, 3), **extra):
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    return {
+        "x_train": np.zeros((len(y_train), *shape), np.uint8),
+        "y_train": y_train,
+        "x_test": np.zeros((len(y_test), *shape), np.uint8),
+        "y_test": y_test,
+        **extra,
+    }
+
+
+def checked(arrays, source):
+    """What `prepare` does to a user's arrays."""
+    return data.trainable(data.validate(arrays, source), source)
+
+
+def test_labels_one_to_ten_are_renumbered_and_named_by_their_values(caplog):
+    with caplog.at_level(logging.INFO, logger="robustcurves.data"):
+        ok = checked(arrays(y_train=np.arange(20) % 10 + 1, y_test=[10, 1, 5]), "mine.npz")
+    assert ok["y_train"].tolist() == (np.arange(20) % 10).tolist()
+    assert ok["y_test"].tolist() == [9, 0, 4]
+    assert ok["class_names"] == [str(v) for v in range(1, 11)]
+    assert "mine.npz: labels 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 are not 0..9: renumbered 0..9" in caplog.text
+
+
+def test_labels_with_gaps_keep_their_names_from_class_names():
+    names = np.array(["a", "b", "c", "d", "e", "f"])
+    ok = checked(arrays(y_train=[5, 0, 3, 3], y_test=[3, 5], class_names=names), "m")
+    assert ok["y_train"].tolist() == [2, 0, 1, 1] and ok["y_test"].tolist() == [1, 2]
+    assert ok["class_names"] == ["a", "d", "f"]
+    with pytest.raises(data.DatasetError, match="m: 3 class names for 6 classes"):
+        checked(arrays(y_train=[5, 0, 3, 3], y_test=[3], class_names=names[:3]), "m")
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"y_test": [0, 3]}, "m: y_test has labels [3] that no training image has"),
+        ({"y_train": [1, 1, 1], "y_test": [1]}, "m: y_train holds a single class ([1]); need at least 2"),
+        ({"y_train": [0, 1, -1, 2]}, "y_train: labels must be 0..C-1 (found -1)"),
+        ({"y_train": [[0.5, 0.5], [1, 0]], "y_test": [0]}, "m: y_train has shape (2, 2); expected N labels"),
+    ],
+)
+def test_labels_that_cannot_be_used_are_refused(bad, message):
+    with pytest.raises(data.DatasetError) as err:
+        checked(arrays(**bad), "m")
+    assert message in str(err.value)
+
+
+def test_one_hot_labels_are_accepted():
+    onehot = np.eye(3, dtype=np.float32)[[2, 0, 1, 1]]
+    ok = checked(arrays(y_train=onehot, y_test=np.eye(3)[[0, 1, 2]]), "m")
+    assert ok["y_train"].tolist() == [2, 0, 1, 1] and ok["y_test"].tolist() == [0, 1, 2]
+    assert ok["class_names"] == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_channels_first_images_are_refused_naming_the_transpose(channels):
+    x = np.zeros((6, channels, 32, 32), np.uint8)
+    with pytest.raises(data.DatasetError) as err:
+        checked({**arrays(), "x_train": x}, "m")
+    assert f"m: x_train has shape (6, {channels}, 32, 32), channels first" in str(err.value)
+    assert "x.transpose(0, 2, 3, 1)" in str(err.value)
+    # channels last of the same size passes
+    checked(arrays(shape=(32, 32, channels)), "m")
+
+
+def test_images_too_small_for_lenet5_are_refused_with_the_minimum():
+    checked(arrays(shape=(16, 16, 1)), "m")
+    for shape in [(15, 15, 1), (16, 15, 3), (8, 40)]:
+        with pytest.raises(data.DatasetError) as err:
+            checked(arrays(shape=shape), "m")
+        assert f"images of {shape[0]}x{shape[1]} are too small for LeNet-5" in str(err.value)
+        assert "need at least 16x16" in str(err.value)
+
+
+def test_min_side_is_what_lenet5_needs():
+    from robustcurves import models
+
+    models.lenet5((data.MIN_SIDE, data.MIN_SIDE, 1), 2)
+    with pytest.raises(ValueError):
+        models.lenet5((data.MIN_SIDE - 1, data.MIN_SIDE - 1, 1), 2)
+
+
+def test_prepare_dispatches_on_the_kind(tmp_path):
+    np.savez(tmp_path / "mine.npz", **arrays(y_train=[1, 2, 1, 2], y_test=[2]))
+    dataset, source, checksum = data.prepare("arrays", {"kind": "arrays", "seed": 0}, tmp_path / "mine.npz")
+    assert dataset["class_names"] == ["1", "2"] and source == str(tmp_path / "mine.npz") and checksum == ""
+    with pytest.raises(data.DatasetError, match="unknown dataset kind 'mnist'"):
+        data.prepare("mnist", {}, None)
+
+
+def test_more_class_names_than_classes_keeps_the_names_of_the_classes_present():
+    ok = checked(arrays(y_train=[0, 1, 1], y_test=[1], class_names=np.array(["a", "b", "c"])), "m")
+    assert ok["class_names"] == ["a", "b"] and ok["y_train"].tolist() == [0, 1, 1]

@@ -17,11 +17,8 @@ FIGURES = ["headline", "training_curves", "accuracy_asr", "clever", "sensitivity
 
 
 @pytest.fixture(scope="session")
-def run(tmp_path_factory):
-    work = workflow_copy(tmp_path_factory.mktemp("run"))
-    proc = snakemake(work, "--configfile", TINY)
-    (work / "console.txt").write_text(proc.stdout + proc.stderr)
-    return work
+def run(tiny_run):
+    return tiny_run  # conftest.py: one run shared with tests/test_report.py
 
 
 def fold_dirs(run):
@@ -158,8 +155,17 @@ def test_changing_one_attack_reruns_only_that_attack_and_its_dependants(run, tmp
     jobs = changed_config(run, tmp_path, lambda c: c["attacks"]["cw"].update(max_iter=21))
     per_fold = len(REGIMES) * len(FOLDS)
     assert jobs.pop("craft") == jobs.pop("distances") == jobs.pop("evaluate") == per_fold
-    # summaries of evaluation and distances; the ASR and headline figures; tables; statistics
-    assert jobs == {"aggregate": 2, "figure": 2, "table": len(REGIMES), "statistics": 1, "all": 1}
+    # summaries of evaluation and distances; the ASR and headline figures; tables; statistics; the
+    # tables' HTML versions and the report's front page (headline figure and claims)
+    assert jobs == {
+        "aggregate": 2,
+        "figure": 2,
+        "table": len(REGIMES),
+        "statistics": 1,
+        "html_table": len(REGIMES) + 1,
+        "front_page": 1,
+        "all": 1,
+    }
 
 
 def test_changing_one_figure_style_redraws_only_that_figure(run, tmp_path):

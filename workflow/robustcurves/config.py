@@ -1,7 +1,9 @@
-"""Config validation with messages that name the offending key, not a dump of the schema."""
+"""Config validation with messages that name the offending key, not a dump of the schema, and the
+schema's defaults filled in: the validated config is the one source of every setting."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import yaml
@@ -11,11 +13,18 @@ class ConfigError(ValueError):
     pass
 
 
-def check(config: dict, schema_path) -> None:
-    """Raise ConfigError listing every violation of the schema as `path.to.key: what is wrong`."""
+def check(config: dict, schema_path) -> dict:
+    """Fill in the schema's defaults (in place, as `snakemake.utils.validate(set_default=True)` does),
+    then raise ConfigError listing every violation as `path.to.key: what is wrong`. Returns `config`."""
     from jsonschema import Draft202012Validator
 
     schema = yaml.safe_load(Path(schema_path).read_text())
+    # Defaults first, in a pass of their own, so that no check runs before a default it depends on is
+    # in place (a schema's keyword order is not an evaluation order).
+    for _ in _with_defaults(Draft202012Validator)(schema).iter_errors(config):
+        pass
+    if isinstance(config, dict) and isinstance(config.get("figures"), dict):
+        _inherit_figure_style(config["figures"], schema)
     errors = sorted(Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     problems = [
         f"  {'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: {_message(e)}" for e in errors
@@ -25,6 +34,41 @@ def check(config: dict, schema_path) -> None:
         raise ConfigError(
             "invalid configuration (see workflow/schemas/config.schema.yaml):\n" + "\n".join(problems)
         )
+    return config
+
+
+def defaults(schema_path, **given) -> dict:
+    """The config that `given` (e.g. `datasets=...`) becomes once validated: the default run's."""
+    return check(copy.deepcopy(given), schema_path)
+
+
+def _with_defaults(validator_class):
+    """`validator_class` whose `properties` also sets each absent property that has a `default`.
+
+    It works wherever the validator descends: nested objects, `additionalProperties` maps (each
+    attack, each dataset) and the `then` of an `if` that holds (an attack's method-specific settings).
+    """
+    from jsonschema import validators
+
+    properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, props, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in props.items():
+                if isinstance(subschema, dict) and "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from properties(validator, props, instance, schema)
+
+    return validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _inherit_figure_style(figures: dict, schema: dict) -> None:
+    """A figure's own section takes the shared `figures` settings it does not set itself."""
+    shared = [k for k in schema["$defs"]["style"]["properties"] if k in figures]
+    for section in figures.values():
+        if isinstance(section, dict):
+            for key in shared:
+                section.setdefault(key, copy.deepcopy(figures[key]))
 
 
 def _message(error) -> str:

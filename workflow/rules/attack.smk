@@ -15,7 +15,7 @@ rule craft:
         "logs/benchmarks/craft/{dataset}/{regime}/fold{fold}/{attack}.tsv"
     conda:
         TF_ENV
-    threads: COMPUTE.get("threads", 1)
+    threads: COMPUTE["threads"]
     resources:
         **tf_resources(runtime=240),
     params:
@@ -62,7 +62,7 @@ rule evaluate:
         "logs/benchmarks/evaluate/{dataset}/{regime}/fold{fold}.tsv"
     conda:
         TF_ENV
-    threads: COMPUTE.get("threads", 1)
+    threads: COMPUTE["threads"]
     resources:
         **tf_resources(runtime=60),
     params:

@@ -23,12 +23,12 @@ FIGURE_INPUTS = {
     "clever": ["robustness"],
     "sensitivity_robustness": ["robustness"],
 }
-STATISTICS = {"warmup": 3, "confidence": 0.95, "normal": "normal", "overfit": "overfit"}
-STATISTICS.update(config.get("statistics", {}))
+# config is validated with the schema's defaults filled in (robustcurves/config.py): no defaults here
+STATISTICS = config["statistics"]
 # The claims compare two regimes; they are drawn when both named regimes exist.
 CLAIMS = STATISTICS["normal"] in REGIMES and STATISTICS["overfit"] in REGIMES
 FOLD_DIR = "results/{dataset}/{regime}/fold{fold}"
-COMPUTE = config.get("compute", {})
+COMPUTE = config["compute"]
 TF_ENV = "../../envs/tensorflow.yaml"
 ANALYSIS_ENV = "../../envs/analysis.yaml"
 
@@ -59,7 +59,7 @@ def dataset_config(wildcards):
 
 
 def learning_rate(wildcards):
-    override = dataset_config(wildcards).get("regimes", {}).get(wildcards.regime, {})
+    override = dataset_config(wildcards)["regimes"].get(wildcards.regime, {})
     return {**config["regimes"][wildcards.regime], **override}["learning_rate"]
 
 
@@ -74,7 +74,7 @@ def fold_outputs(pattern, dataset, **extra):
 
 
 def figure_formats():
-    return config["figures"].get("format", ["png", "svg"])
+    return config["figures"]["format"]
 
 
 def final_outputs():
@@ -103,8 +103,8 @@ def final_outputs():
 
 def tf_resources(runtime):
     """Resources of the TensorFlow jobs; `compute.gpu` turns on a GPU request per job."""
-    resources = {"mem_mb": COMPUTE.get("mem_mb", 4000), "runtime": runtime}
-    if COMPUTE.get("gpu", 0):
+    resources = {"mem_mb": COMPUTE["mem_mb"], "runtime": runtime}
+    if COMPUTE["gpu"]:
         resources["gpu"] = COMPUTE["gpu"]
     return resources
 
@@ -155,9 +155,9 @@ def figure_inputs(wildcards):
 
 
 def figure_style(wildcards):
-    """Shared figure settings, overridden by the figure's own section: a change reruns only its figures."""
-    shared = {k: v for k, v in config["figures"].items() if k in ("dpi", "context")}
-    return canonical({**shared, **config["figures"].get(wildcards.figure, {})})
+    """The figure's own section, holding the shared settings it does not override (filled in at
+    validation): a change reruns only its figures."""
+    return canonical(config["figures"][wildcards.figure])
 
 
 def attacks_by_method(*methods):

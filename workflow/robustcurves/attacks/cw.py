@@ -8,12 +8,16 @@ L2 kept per image. Every iteration of every search step runs inside one `tf.func
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 
 import numpy as np
 import tensorflow as tf
 
 from .. import art_adapter
+from ..progress import Progress
+
+log = logging.getLogger(__name__)
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Adam's usual constants
 TANH_SHRINK = 0.999999  # keeps arctanh finite at the range's ends
@@ -116,10 +120,10 @@ def carlini_wagner_l2(
         clip=tuple(map(float, clip)),
     )
     y = np.asarray(y, np.int64)
-    chunks = [
-        attack(tf.constant(x[i : i + batch_size]), tf.constant(y[i : i + batch_size])).numpy()
-        for i in range(0, len(x), batch_size)
-    ]
+    chunks, progress = [], Progress(len(x), "images")
+    for i in range(0, len(x), batch_size):
+        chunks.append(attack(tf.constant(x[i : i + batch_size]), tf.constant(y[i : i + batch_size])).numpy())
+        log.info("CW-L2: %s", progress.update(len(chunks[-1])))
     return np.concatenate(chunks).astype(np.float32)
 
 

@@ -1,0 +1,10 @@
+from common import setup
+
+log = setup(snakemake)
+
+from pathlib import Path
+
+from robustcurves import io, report
+
+io.write_text(report.table_html(Path(snakemake.input[0]).read_text()), snakemake.output[0])
+log.info("wrote %s", snakemake.output[0])
