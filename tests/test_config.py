@@ -144,3 +144,39 @@ def test_a_three_line_config_changes_only_what_it_says(tmp_path, default_dag):
     per_fold = {"train", "select_best", "robustness", "evaluate", "craft", "distances"}
     assert jobs == {k: v * 2 // 5 if k in per_fold else v for k, v in default_jobs.items()}
     assert files == [f for f in default_files if not any(f"/fold{k}/" in f for k in (2, 3, 4))]
+
+
+# Keys that have no default on purpose: what the user must say (a dataset, its kind and file, an
+# attack's method, a regime's rate), what is absent unless given (a mirror, a local archive), and a
+# figure's own style (it takes the shared figures.dpi/context).
+NO_DEFAULT = {
+    "datasets",
+    "kind",
+    "path",
+    "url",
+    "sha256",
+    "archive",
+    "method",
+    "learning_rate@$defs",
+    "dpi@$defs",
+    "context@$defs",
+}
+
+
+def properties_without_default(node, where=""):
+    if isinstance(node, dict):
+        for name, sub in node.get("properties", {}).items():
+            if sub != {} and "default" not in sub and name not in NO_DEFAULT:
+                if f"{name}@{where.split('.')[0]}" not in NO_DEFAULT:
+                    yield f"{where}.properties.{name}".lstrip(".")
+        for key, sub in node.items():
+            yield from properties_without_default(sub, f"{where}.{key}".lstrip("."))
+    elif isinstance(node, list):
+        for i, sub in enumerate(node):
+            yield from properties_without_default(sub, f"{where}[{i}]")
+
+
+def test_every_setting_has_its_default_in_the_schema():
+    # the rules and scripts read the validated config without defaults of their own
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert list(properties_without_default(schema)) == []

@@ -30,6 +30,17 @@ DISTANCES_MD = """mnist5k overfit: distances, mean ± std over folds
 """
 
 
+def test_cells_may_hold_a_pipe():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"claim": ["a stays level", "b rises"], "evidence": ["+0.5 (level: |ρ| < 0.5)", "x"]}
+    )
+    caption, header, rows = report.parse_markdown_table(frame.to_markdown(index=False))
+    assert caption == "" and header == ["claim", "evidence"]
+    assert rows == [["a stays level", "+0.5 (level: |ρ| < 0.5)"], ["b rises", "x"]]
+
+
 def test_markdown_tables_become_html_tables():
     caption, header, rows = report.parse_markdown_table(DISTANCES_MD)
     assert caption == "mnist5k overfit: distances, mean ± std over folds"

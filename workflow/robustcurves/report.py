@@ -20,14 +20,21 @@ STYLE = """<style>
 
 def parse_markdown_table(text: str) -> tuple[str, list[str], list[list[str]]]:
     """(caption, header, rows) of a Markdown pipe table (pandas' `to_markdown`), with any text
-    before it as the caption."""
+    before it as the caption.
+
+    Cells may hold a `|` (the claims' `|ρ| < 0.5`), which the pipe format does not escape: tabulate
+    pads every column to one width, so the columns are cut where the separator line has its `|`.
+    """
     lines = text.strip().splitlines()
     start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("|")), None)
-    if start is None or start + 1 >= len(lines):
+    if start is None or start + 1 >= len(lines) or set(lines[start + 1]) - set("|:- "):
         raise ValueError("no Markdown pipe table found")
     caption = " ".join(line.strip() for line in lines[:start] if line.strip())
+    bounds = [i for i, ch in enumerate(lines[start + 1]) if ch == "|"]
 
     def cells(line):
+        if len(line) == len(lines[start + 1]) and all(line[b] == "|" for b in bounds):
+            return [line[a + 1 : b].strip() for a, b in zip(bounds, bounds[1:], strict=False)]
         return [c.strip() for c in line.strip().strip("|").split("|")]
 
     header = cells(lines[start])
