@@ -3,8 +3,11 @@ import numpy as np
 import pytest
 
 from conftest import separable
-from robustcurves import attacks, metrics
+from robustcurves import art_adapter, attacks, metrics
 from robustcurves.attacks.cw import carlini_wagner_l2
+from robustcurves.attacks.cw_linesearch import carlini_wagner_l2_linesearch
+from robustcurves.config import ConfigError, check, defaults
+from workflow_utils import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -61,5 +64,83 @@ def test_deterministic_chunked_and_dispatched_by_craft(trained):
     # chunks are independent attacks: chunking only changes early aborts, never the per-image validity
     chunked = carlini_wagner_l2(model, x, y, batch_size=7, **params)
     assert np.mean(predicted(model, chunked) != y) >= 0.9
-    crafted = attacks.craft(model, x, y, {"method": "cw", "implementation": "batched", **params}, seed=0)
+    crafted = attacks.craft(
+        model, x, y, {"method": "cw", "implementation": "batched", "algorithm": "adam", **params}, seed=0
+    )
     np.testing.assert_array_equal(whole, crafted)
+
+
+# ART's CarliniL2Method, batched (algorithm: line-search). Fewer search steps than ART's defaults keep
+# ART's own run to a few seconds; a larger c0 makes the binary search both halve and double.
+ART_LIKE = {"binary_search_steps": 4, "max_iter": 6, "initial_const": 0.5}
+
+
+def test_line_search_agrees_with_art_image_by_image(trained):
+    model, x, y = trained
+    ours = carlini_wagner_l2_linesearch(model, x, y, **ART_LIKE)
+    # one ART batch: ART's only batch-wide test then sees the same images as our one chunk
+    art = art_adapter.generate("cw", model, x, y, {**ART_LIKE, "batch_size": len(x)}, seed=0)
+    ok_ours, ok_art = predicted(model, ours) != y, predicted(model, art) != y
+    np.testing.assert_array_equal(ok_ours, ok_art)
+    assert 0.3 <= ok_art.mean(), "too few successes to compare"
+    l2_ours, l2_art = metrics.distances(x, ours)["l2"], metrics.distances(x, art)["l2"]
+    np.testing.assert_allclose(l2_ours[ok_art], l2_art[ok_art], rtol=1e-4)
+    # float32 round-off only: the same images, pixel by pixel
+    np.testing.assert_allclose(ours, art, atol=1e-5)
+
+
+def test_line_search_unbroken_images_come_back_unchanged(trained):
+    model, x, y = trained
+    adv = carlini_wagner_l2_linesearch(model, x, y, binary_search_steps=1, max_iter=1, initial_const=1e-6)
+    np.testing.assert_array_equal(adv, x)
+    assert carlini_wagner_l2_linesearch(model, x[:0], y[:0]).shape == (0, 12, 12, 1)
+    with pytest.raises(ValueError, match="max_halving"):
+        carlini_wagner_l2_linesearch(model, x, y, max_halving=0)
+
+
+def test_algorithm_dispatch(trained):
+    model, x, y = trained
+    x, y = x[:12], y[:12]
+    craft = attacks.craft
+    line = carlini_wagner_l2_linesearch(model, x, y, **ART_LIKE)
+    for params in ({"algorithm": "line-search"}, {}, {"implementation": "batched", "max_halving": 5}):
+        adv = craft(model, x, y, {"method": "cw", **params, **ART_LIKE}, seed=0)
+        np.testing.assert_array_equal(adv, line)
+    adam = {"binary_search_steps": 2, "max_iter": 10}
+    # max_halving/max_doubling at line-search's defaults: what a schema-filled config carries
+    filled = {"max_halving": 5, "max_doubling": 5}
+    np.testing.assert_array_equal(
+        craft(model, x, y, {"method": "cw", "algorithm": "adam", **adam, **filled}, seed=0),
+        carlini_wagner_l2(model, x, y, **adam),
+    )
+    for params, message in (
+        ({"algorithm": "adam", "max_halving": 3}, "line-search only"),
+        ({"algorithm": "adam", "implementation": "art"}, "ART's CarliniL2Method is the line-search"),
+        ({"algorithm": "lbfgs"}, "unknown algorithm"),
+        ({"implementation": "torch"}, "unknown implementation"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            craft(model, x, y, {"method": "cw", **params}, seed=0)
+
+
+def test_config_schema_knows_the_algorithm():
+    schema = ROOT / "workflow/schemas/config.schema.yaml"
+    config = defaults(schema, datasets={"d": {"kind": "mnist5k"}})
+    cw_config = config["attacks"]["cw"]
+    cw_config.update(algorithm="line-search", max_halving=3, max_doubling=2)
+    check(config, schema)
+    cw_config["algorithm"] = "newton"
+    with pytest.raises(ConfigError, match="attacks.cw.algorithm"):
+        check(config, schema)
+
+
+@pytest.mark.parametrize("algorithm", [None, "line-search", "adam"])
+def test_config_fills_each_algorithms_own_defaults(algorithm):
+    """A config that names only the algorithm gets that algorithm's library defaults, nothing else."""
+    from robustcurves.attacks import cw as cw_module
+
+    attack = {"method": "cw"} if algorithm is None else {"method": "cw", "algorithm": algorithm}
+    schema = ROOT / "workflow/schemas/config.schema.yaml"
+    filled = defaults(schema, datasets={"d": {"kind": "mnist5k"}}, attacks={"a": attack})["attacks"]["a"]
+    expected = cw_module.DEFAULTS[algorithm or cw_module.DEFAULT_ALGORITHM]
+    assert {k: filled[k] for k in expected} == expected

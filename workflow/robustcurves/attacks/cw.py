@@ -1,9 +1,14 @@
 """Carlini-Wagner L2 (Carlini & Wagner 2017), untargeted, batched: one traced graph per chunk of images.
 
-As in the authors' reference code: x_adv = (tanh(w + delta) + 1) / 2 scaled to the valid range, Adam on
-delta, loss ||x_adv - x||^2 + c * max(Z_y - max_{i != y} Z_i + confidence, 0), a binary search on c per
-image, early abort of a search step when the chunk's loss stops improving, and the smallest successful
-L2 kept per image. Every iteration of every search step runs inside one `tf.function` call.
+Two algorithms (config `algorithm`): `line-search`, ART 1.20.1's CarliniL2Method batched (cw_linesearch.py,
+the one the paper ran), and `adam` (this module), the authors' reference algorithm. Each has its own
+defaults (`DEFAULTS`); a config key overrides only that setting of the chosen algorithm.
+
+`adam`, as in the authors' reference code: x_adv = (tanh(w + delta) + 1) / 2 scaled to the valid
+range, Adam on delta, loss ||x_adv - x||^2 + c * max(Z_y - max_{i != y} Z_i + confidence, 0), a
+binary search on c per image, early abort of a search step when the chunk's loss stops improving,
+and the smallest successful L2 kept per image. Every iteration of every search step runs inside
+one `tf.function` call.
 """
 
 from __future__ import annotations
@@ -16,12 +21,24 @@ import tensorflow as tf
 
 from .. import art_adapter
 from ..progress import Progress
+from . import cw_linesearch
 
 log = logging.getLogger(__name__)
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Adam's usual constants
 TANH_SHRINK = 0.999999  # keeps arctanh finite at the range's ends
 NO_BOUND = 1e10
+
+ADAM_DEFAULTS = {
+    "confidence": 0.0,
+    "learning_rate": 0.2,
+    "binary_search_steps": 5,
+    "max_iter": 50,
+    "initial_const": 1.0,
+}
+DEFAULTS = {"adam": ADAM_DEFAULTS, "line-search": cw_linesearch.DEFAULTS}
+# Near-minimal on real CIFAR-10 (ART's L2, measured: benchmarks/README.md); Adam at its defaults is not.
+DEFAULT_ALGORITHM = "line-search"
 
 
 # Cached per (model, settings): attacking every snapshot (one model, new weights) traces once. The
@@ -94,11 +111,11 @@ def carlini_wagner_l2(
     x: np.ndarray,
     y: np.ndarray,
     *,
-    confidence: float = 0.0,
-    learning_rate: float = 0.2,
-    binary_search_steps: int = 5,
-    max_iter: int = 50,
-    initial_const: float = 1.0,
+    confidence: float = ADAM_DEFAULTS["confidence"],
+    learning_rate: float = ADAM_DEFAULTS["learning_rate"],
+    binary_search_steps: int = ADAM_DEFAULTS["binary_search_steps"],
+    max_iter: int = ADAM_DEFAULTS["max_iter"],
+    initial_const: float = ADAM_DEFAULTS["initial_const"],
     batch_size: int = 512,
     clip=(0.0, 1.0),
 ) -> np.ndarray:
@@ -127,8 +144,31 @@ def carlini_wagner_l2(
     return np.concatenate(chunks).astype(np.float32)
 
 
-def cw(model, x, y, *, seed: int, implementation: str = "batched", **settings):
-    """CW-L2 by config: our batched attack, or ART's `CarliniL2Method` (`implementation: art`)."""
+def cw(model, x, y, *, seed: int, implementation: str = "batched", algorithm: str | None = None, **settings):
+    """CW-L2 by config: ours (`implementation: batched`) with `algorithm` line-search or adam, or ART's own
+    `CarliniL2Method` (`implementation: art`, which is the line-search algorithm).
+
+    Settings not given take the chosen algorithm's defaults (`DEFAULTS`; ART's own for `art`).
+    """
     if implementation == "art":
+        if algorithm not in (None, "line-search"):
+            raise ValueError(
+                f"attacks.cw: ART's CarliniL2Method is the line-search algorithm, not {algorithm!r}"
+            )
         return art_adapter.generate("cw", model, x, y, settings, seed)
+    if implementation != "batched":
+        raise ValueError(f"attacks.cw: unknown implementation {implementation!r}; choose batched or art")
+    algorithm = algorithm or DEFAULT_ALGORITHM
+    if algorithm == "line-search":
+        return cw_linesearch.carlini_wagner_l2_linesearch(model, x, y, **settings)
+    if algorithm != "adam":
+        raise ValueError(f"attacks.cw: unknown algorithm {algorithm!r}; choose {' or '.join(DEFAULTS)}")
+    # the schema fills line-search's defaults for these; any other value means a misconfiguration
+    extra = sorted(
+        k
+        for k in ("max_halving", "max_doubling")
+        if settings.pop(k, DEFAULTS["line-search"][k]) != DEFAULTS["line-search"][k]
+    )
+    if extra:
+        raise ValueError(f"attacks.cw: {', '.join(extra)} apply to algorithm line-search only, not adam")
     return carlini_wagner_l2(model, x, y, **settings)
