@@ -33,6 +33,7 @@ include: "workflow/rules/attack.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/front.smk"
+include: "workflow/rules/paper.smk"
 
 
 rule all:

@@ -54,11 +54,19 @@ def robustness(frames) -> pd.DataFrame:
     return over_folds(df, CURVE_KEYS, values)
 
 
-def distances(frames: dict[tuple[str, int, str], pd.DataFrame]) -> pd.DataFrame:
-    """Per-fold means of per-sample L0/L2/Linf over successful adversarials, then mean and std over folds.
+DISTANCES = ("l0", "l2", "l2_pixel", "linf")
 
-    `samples` is the number of successful adversarials behind each fold's mean (NaN means when none).
+
+def distances(frames: dict[tuple[str, int, str], pd.DataFrame]) -> pd.DataFrame:
+    """Distances of the successful adversarials per regime and attack, with two spreads, each labelled.
+
+    `mean`, `std`, `folds`: over the per-fold means (std of fold means, ddof 1; `folds` counts the
+    folds with at least one success, so `std` is NaN with one such fold). `pooled_mean`,
+    `pooled_std`, `images`: over the successful adversarials of all folds pooled (std over images,
+    ddof 1: the paper's ±, docs/paper.md). Quantity `samples` is the number of successes per fold.
+    A distance column missing from any fold file (older runs lack `l2_pixel`) is left out.
     """
+    present = [q for q in DISTANCES if all(q in df.columns for df in frames.values())]
     per_fold = pd.DataFrame(
         [
             {
@@ -66,9 +74,21 @@ def distances(frames: dict[tuple[str, int, str], pd.DataFrame]) -> pd.DataFrame:
                 "fold": fold,
                 "attack": attack,
                 "samples": int(df["success"].sum()),
-                **{m: df.loc[df["success"], m].mean() for m in ("l0", "l2", "linf")},
+                **{q: df.loc[df["success"], q].mean() for q in present},
             }
             for (regime, fold, attack), df in frames.items()
         ]
     )
-    return over_folds(per_fold, ["regime", "attack"], ["l0", "l2", "linf", "samples"])
+    summary = over_folds(per_fold, ["regime", "attack"], [*present, "samples"])
+    pooled = (
+        pd.concat(
+            [df.loc[df["success"], present].assign(regime=r, attack=a) for (r, _, a), df in frames.items()]
+        )
+        .melt(id_vars=["regime", "attack"], value_vars=present, var_name="quantity")
+        .groupby(["regime", "attack", "quantity"])["value"]
+        .agg(pooled_mean="mean", pooled_std="std", images="count")
+        .reset_index()
+    )
+    summary = summary.merge(pooled, on=["regime", "attack", "quantity"], how="left")
+    summary["images"] = summary["images"].fillna(0).astype(int)
+    return summary

@@ -1,46 +1,92 @@
-"""The paper's distance tables (Tables 2–5): L0/L2/Linf per attack, mean ± std over folds."""
+"""The paper's distance tables (Tables 2–5): L0/L2/Linf per attack, mean ± std over folds.
+
+Thin data renders, marked: a std that needs two folds with successes reads "n/a (1 fold)", an attack
+that broke nothing reads "no successful adversarial", and the `folds` column says how many folds had
+successes out of how many were attacked.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .io import write_csv, write_text
 
-COLUMNS = {"l0": "L0 (pixels)", "l2": "L2", "linf": "Linf"}
+COLUMNS = {"l0": "L0 (pixels)", "l2": "L2", "l2_pixel": "L2 per pixel (paper's)", "linf": "Linf"}
+NO_SUCCESS = "no successful adversarial"
 
 
 def distance_table(summary: pd.DataFrame, regime: str) -> pd.DataFrame:
-    """One row per attack: mean and std over folds of the per-fold mean distance, and sample counts."""
-    df = summary[summary["regime"] == regime]
-    wide = df.pivot_table(index="attack", columns="quantity", values=["mean", "std"], aggfunc="first")
+    """One row per attack: per distance the mean and std of the per-fold means and the std over images
+    pooled across folds (`{q}_std_images`); successes per fold; folds with successes / folds attacked.
+
+    Distances absent from the summary (older runs lack `l2_pixel`) are left out; every other cell of an
+    attack without successes is NaN, never missing.
+    """
+    df = summary[summary["regime"] == regime].set_index(["attack", "quantity"])
+    quantities = [q for q in COLUMNS if q in df.index.get_level_values("quantity")]
+
+    def cell(attack, q, column):
+        return df[column].get((attack, q), np.nan) if column in df.columns else np.nan
+
     rows = []
-    for attack in wide.index:
-        l2 = df[(df["attack"] == attack) & (df["quantity"] == "l2")]
-        row = {"attack": attack, "folds": int(l2["folds"].iloc[0]) if len(l2) else 0}
-        for q in (*COLUMNS, "samples"):
-            row[f"{q}_mean"], row[f"{q}_std"] = wide.loc[attack, ("mean", q)], wide.loc[attack, ("std", q)]
+    for attack in sorted(df.index.get_level_values("attack").unique()):
+        row = {
+            "attack": attack,
+            "folds": int(cell(attack, quantities[0], "folds")) if quantities else 0,
+            "folds_attacked": int(cell(attack, "samples", "folds")),
+        }
+        for q in quantities:
+            row[f"{q}_mean"], row[f"{q}_std"] = cell(attack, q, "mean"), cell(attack, q, "std")
+            row[f"{q}_std_images"] = cell(attack, q, "pooled_std")
+        row["samples_mean"], row["samples_std"] = (
+            cell(attack, "samples", "mean"),
+            cell(attack, "samples", "std"),
+        )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _cell(mean, std, std_images, folds, digits, pm) -> str:
+    if np.isnan(mean):
+        return NO_SUCCESS
+    spread = f"{std:.{digits}f}" if not np.isnan(std) else f"n/a ({folds} fold)"
+    images = f" [{std_images:.{digits}f}]" if not np.isnan(std_images) else ""
+    return f"{mean:.{digits}f} {pm} {spread}{images}"
 
 
 def _formatted(table: pd.DataFrame, latex: bool) -> pd.DataFrame:
     pm = r"$\pm$" if latex else "±"
     out = pd.DataFrame({"attack": [a.replace("_", r"\_") if latex else a for a in table["attack"]]})
     for q, label in COLUMNS.items():
+        if f"{q}_mean" not in table:
+            continue
         digits = 1 if q == "l0" else 4
+        images = table.get(f"{q}_std_images", pd.Series(np.nan, index=table.index))
         out[label] = [
-            f"{m:.{digits}f} {pm} {s:.{digits}f}"
-            for m, s in zip(table[f"{q}_mean"], table[f"{q}_std"].fillna(0), strict=True)
+            _cell(m, s, si, f, digits, pm)
+            for m, s, si, f in zip(table[f"{q}_mean"], table[f"{q}_std"], images, table["folds"], strict=True)
         ]
     out["successful samples / fold"] = [f"{m:.1f}" for m in table["samples_mean"]]
-    out["folds"] = table["folds"]
+    out["folds with successes"] = [
+        f"{f} / {a}" for f, a in zip(table["folds"], table["folds_attacked"], strict=True)
+    ]
     return out
+
+
+LEGEND = (
+    "Cells: mean ± std of the per-fold means [std over the successful adversarials of all folds pooled]; "
+    '"n/a (1 fold)": only one fold had successes; "' + NO_SUCCESS + '": the attack broke nothing.'
+)
 
 
 def write(table: pd.DataFrame, csv, md, tex, caption: str) -> None:
     write_csv(table, csv)
-    write_text(f"{caption}\n\n{_formatted(table, latex=False).to_markdown(index=False)}\n", md)
+    write_text(f"{caption}\n\n{_formatted(table, latex=False).to_markdown(index=False)}\n\n{LEGEND}\n", md)
     latex = _formatted(table, latex=True).to_latex(
-        index=False, caption=caption, escape=False, label="tab:" + caption.split(":")[0].replace(" ", "-")
+        index=False,
+        caption=f"{caption}. {LEGEND}".replace("_", r"\_").replace("±", r"$\pm$"),
+        escape=False,
+        label="tab:" + caption.split(":")[0].replace(" ", "-"),
     )
     write_text(latex, tex)

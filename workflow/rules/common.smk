@@ -98,7 +98,19 @@ def final_outputs():
                 dataset=dataset,
                 ext=["csv", "md"],
             )
+        if paper_dataset(dataset):
+            outputs += expand(
+                "results/{dataset}/tables/paper_comparison.{ext}",
+                dataset=dataset,
+                ext=["csv", "md"],
+            )
     return outputs
+
+
+def paper_dataset(dataset):
+    """The paper's data set a dataset is compared with (its kind, or an arrays dataset's `paper`), else None."""
+    ds = config["datasets"][dataset]
+    return ds["kind"] if ds["kind"] in ("cifar10", "stl10") else ds.get("paper")
 
 
 def tf_resources(runtime):

@@ -1,0 +1,16 @@
+from common import setup
+
+log = setup(snakemake)
+
+import pandas as pd
+
+from robustcurves import paper
+
+p = snakemake.params
+table = paper.comparison(pd.read_csv(snakemake.input[0]), p.paper, p.regimes, p.attacks)
+caption = (
+    f"{snakemake.wildcards.dataset}: distances of the successful adversarials beside the paper's "
+    f"{p.paper} tables"
+)
+paper.write(table, snakemake.output.csv, snakemake.output.md, caption)
+log.info("%s", table.to_string())
