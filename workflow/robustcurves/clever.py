@@ -23,7 +23,9 @@ from . import weibull
 
 DUAL = {1: np.inf, 2: 2, np.inf: 1}
 CHUNK_POINTS = 4096  # points per graph call; LeNet activations for these stay within a few caches
-KS_PVALUE = 0.05  # Weng et al. (2018, Sec. 4): a fit is kept when the K-S test does not reject it at 5 %
+# Weng et al.'s reference code (IBM/CLEVER-Robustness-Score, get_best_weibull_fit) calls a fit whose
+# K-S p-value is below this "ill-conditioned"
+KS_PVALUE = 0.001
 # A fitted Lipschitz estimate more than this many observed spreads above the largest maximum is the
 # collapse (location ~1e5x the maxima), not an extrapolation
 LOCATION_FACTOR = 10.0
@@ -163,10 +165,10 @@ def fit_check(maxima: np.ndarray, params: np.ndarray, ks_pvalue: float = KS_PVAL
     `maxima` (fits, batches) are the positive batch maxima, `params` the weibull_min (c, loc, scale)
     fitted to their negatives. "location": the fitted Lipschitz estimate -loc lies more than
     LOCATION_FACTOR times the observed spread of the maxima above the largest one (the collapse to a
-    score of ~1e-6 that ART-NOTES.md records). "ks": the one-sample Kolmogorov-Smirnov test of the
-    maxima against the fit has a p-value below `ks_pvalue` (Weng et al. 2018, Sec. 4, test their fits
-    so, at 0.05). Maxima that are all equal (a linear model: one gradient everywhere) have nothing to
-    test and pass when the location sits on them.
+    score of ~1e-6, its location ~1e5x the maxima). "ks": the one-sample Kolmogorov-Smirnov test of the maxima
+    against the fit has a p-value below `ks_pvalue` (Weng et al. 2018, Sec. 4, test their fits so;
+    their code's threshold is 0.001). Maxima that are all equal (a linear model: one gradient
+    everywhere) have nothing to test and pass when the location sits on them.
     """
     maxima = np.asarray(maxima, np.float64)
     top, spread = maxima.max(axis=1), np.ptp(maxima, axis=1)
