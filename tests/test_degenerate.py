@@ -165,3 +165,47 @@ def test_conditional_asr_counts_only_originals_the_snapshot_gets_right(snapshots
     # without the originals' indices there is no conditional ASR
     ev = evaluation.evaluate_snapshots(s, x, y, {"toy": (x_adv, y)})
     assert ev.loc[ev["attack"] == "toy", "asr_given_correct"].isna().all()
+
+
+def test_bands_stay_in_range_and_titles_count_degenerate_snapshots(tmp_path):
+    ev = {
+        ("normal", fold): pd.DataFrame(
+            {
+                "epoch": [1, 1, 2, 2],
+                "attack": ["clean", "pgd", "clean", "pgd"],
+                "samples": [10, 5, 10, 5],
+                "accuracy": [0.5, 0.0, 0.1, 0.0],
+                "asr": [0.5, 1.0, 0.9, 0.6 + 0.4 * fold],
+                "asr_given_correct": [np.nan, 1.0, np.nan, 0.2 + 0.8 * fold],
+                "degenerate": [
+                    "",
+                    "",
+                    "constant predictions" if fold else "",
+                    "constant predictions" if fold else "",
+                ],
+            }
+        )
+        for fold in (0, 1)
+    }
+    history = pd.DataFrame(
+        {
+            "regime": "normal",
+            "epoch": [1, 2],
+            "quantity": "test_accuracy",
+            "mean": [0.5, 0.1],
+            "std": 0.3,
+            "folds": 2,
+        }
+    )
+    summary = aggregate.evaluation(ev)
+    fig = plots.accuracy_asr(history, summary, "d", ["normal"])
+    assert len(fig.axes) == 2  # ASR above, conditional ASR below
+    for ax in fig.axes:
+        for band in ax.collections:
+            y = band.get_paths()[0].vertices[:, 1]
+            assert y.min() >= 0 and y.max() <= 1  # mean ± std would reach 1.28 and -0.2
+    title = fig._suptitle.get_text()
+    assert (
+        "bands clipped to the range" in title and "excluded: 1 degenerate snapshots (normal epoch 2)" in title
+    )
+    plots.save(fig, [tmp_path / "a.png"])
