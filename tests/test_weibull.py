@@ -49,3 +49,15 @@ def test_ks_pvalue_is_scipys_kstest_for_every_row():
     # the true distribution passes at 5 %, the clumped data do not
     truth = weibull.ks_pvalue(data[:1], np.array([[2.0, -5.0, 1.0]]))
     assert truth[0] > 0.05 and ours[4] < 0.05
+
+
+def test_weng_multi_start_fits_what_the_single_start_at_shape_one_misses():
+    from robustcurves import clever
+
+    # exact reverse Weibull maxima of shape 3: fmin started at shape 1 often stops at a poor fit
+    maxima = -weibull_min.rvs(3.0, loc=-3.0, scale=0.5, size=(20, 50), random_state=0)
+    single = weibull.fit(-maxima)
+    art_p = weibull.ks_pvalue(-maxima, single)
+    best_p = weibull.best_ks_pvalue(maxima)
+    assert (art_p < 0.001).mean() > 0.5 and (best_p >= 0.001).all()
+    assert (clever.fit_check(maxima, single) == "").all()  # the data are reverse Weibull: kept
