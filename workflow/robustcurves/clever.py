@@ -10,6 +10,10 @@ once in `weibull.py`); score_j = margin_j / location, capped at `radius`; CLEVER
 What differs is the cost: every point gets one forward and one backward pass (ART does two of each),
 points are drawn inside the graph, and only their gradient norms leave it; one traced call handles
 the pools of many (sample, class) pairs, and all the Weibull fits run side by side.
+
+`clever_checked` adds what ART leaves out: every fit is checked (`fit_check`: a Kolmogorov-Smirnov
+test as Weng et al. run, and the collapsed location), and an image whose minimising class has a
+rejected fit gets no score instead of a false one.
 """
 
 from __future__ import annotations
