@@ -99,8 +99,9 @@ def diff(a: np.ndarray, b: np.ndarray) -> dict:
 def bench_clever(model, x: np.ndarray, params: dict) -> dict:
     _, trace_s = timed(clever.clever_scores, model, x[:1], seed=99, **params)  # trace outside the timing
     runs, seconds = {}, {}
-    for name, seed in (("art_a", 0), ("art_b", 1)):
-        runs[name], seconds[name] = timed(art_adapter.clever, model, x, seed=seed, **params)
+    with art_fit_recorder() as art_fits:
+        for name, seed in (("art_a", 0), ("art_b", 1)):
+            runs[name], seconds[name] = timed(art_adapter.clever, model, x, seed=seed, **params)
     with fit_timer() as fits:
         for name, seed in (("ours_a", 0), ("ours_b", 1)):
             runs[name], seconds[name] = timed(clever.clever_scores, model, x, seed=seed, **params)
@@ -126,6 +127,9 @@ def bench_clever(model, x: np.ndarray, params: dict) -> dict:
         "ours_vs_ours": diff(runs["ours_a"], runs["ours_b"]),
         "mean_score": {k: float(v.mean()) for k, v in runs.items()},
         "collapsed": {k: int((v <= COLLAPSED).sum()) for k, v in runs.items()},
+        "fit_check": check_art_fits(
+            model, x, art_fits, runs["art_a"], runs["art_b"], radius=params["radius"]
+        ),
         "scores": {k: v.tolist() for k, v in runs.items()},
     }
 
@@ -133,19 +137,75 @@ def bench_clever(model, x: np.ndarray, params: dict) -> dict:
 @contextmanager
 def fit_timer():
     """Seconds spent in our batched Weibull fits, and the maxima they were given."""
-    original, total = clever.reverse_weibull_location, {"seconds": 0.0, "maxima": []}
+    original, total = clever.weibull.fit, {"seconds": 0.0, "maxima": []}
 
-    def timed_fit(maxima, *args):
-        out, seconds = timed(original, maxima, *args)
+    def timed_fit(negated_maxima, *args):
+        out, seconds = timed(original, negated_maxima, *args)
         total["seconds"] += seconds
-        total["maxima"].append(maxima)
+        total["maxima"].append(-negated_maxima)
         return out
 
-    clever.reverse_weibull_location = timed_fit
+    clever.weibull.fit = timed_fit
     try:
         yield total
     finally:
-        clever.reverse_weibull_location = original
+        clever.weibull.fit = original
+
+
+@contextmanager
+def art_fit_recorder():
+    """Every (batch maxima, (c, loc, scale)) that ART's clever_t fits, in call order."""
+    import art.metrics.metrics as art_metrics
+
+    original, fits = art_metrics.weibull_min, []
+
+    class Recording:
+        def fit(self, data, *args, **kwargs):
+            params = original.fit(data, *args, **kwargs)
+            fits.append((-np.asarray(data, np.float64), np.asarray(params, np.float64)))
+            return params
+
+    art_metrics.weibull_min = Recording()
+    try:
+        yield fits
+    finally:
+        art_metrics.weibull_min = original
+
+
+def check_art_fits(model, x, fits, *scores, radius: float) -> dict:
+    """Our fit check applied to ART's own fits: how many collapsed ART scores it rejects, how many
+    sound ones it rejects too. ART fits the classes other than the predicted one in order, per image.
+    """
+    logits = model(x, training=False).numpy().astype(np.float64)
+    classes = logits.shape[1]
+    maxima = np.array([f[0] for f in fits])
+    why = clever.fit_check(maxima, np.array([f[1] for f in fits]))
+    loc = np.array([f[1][1] for f in fits])
+    runs = len(fits) // (len(x) * (classes - 1))
+    why, loc = why.reshape(runs, len(x), classes - 1), loc.reshape(runs, len(x), classes - 1)
+    pred = logits.argmax(axis=1)
+    others = np.array([[j for j in range(classes) if j != p] for p in pred])
+    margin = logits[np.arange(len(x)), pred][:, None] - np.take_along_axis(logits, others, axis=1)
+    out = {"fits": int(why.size), "rejected_fits": {r: int((why == r).sum()) for r in ("ks", "location")}}
+    collapsed = rejected_collapsed = sound = rejected_sound = 0
+    for run, art_scores in enumerate(scores[:runs]):
+        per_class = np.minimum(-margin / loc[run], radius)
+        reason = why[run][np.arange(len(x)), per_class.argmin(axis=1)]
+        np.testing.assert_allclose(per_class.min(axis=1), art_scores, rtol=1e-5)  # the right fits
+        bad = art_scores <= COLLAPSED
+        collapsed, rejected_collapsed = (
+            collapsed + bad.sum(),
+            rejected_collapsed + (bad & (reason != "")).sum(),
+        )
+        sound, rejected_sound = sound + (~bad).sum(), rejected_sound + (~bad & (reason != "")).sum()
+    out.update(
+        collapsed=int(collapsed),
+        collapsed_rejected=int(rejected_collapsed),
+        sound=int(sound),
+        sound_rejected=int(rejected_sound),
+        ks_pvalue=clever.KS_PVALUE,
+    )
+    return out
 
 
 def bench_weibull(maxima: np.ndarray, c_init: float = 1.0) -> dict:
@@ -324,6 +384,20 @@ def clever_rows(c: dict) -> list:
             "CLEVER collapsed scores (ART a,b | ours a,b)",
             f"{c['collapsed']['art_a']}, {c['collapsed']['art_b']}",
             f"{c['collapsed']['ours_a']}, {c['collapsed']['ours_b']}",
+        ),
+    ]
+    k = c["fit_check"]
+    rows += [
+        (
+            "CLEVER fit check on ART's scores: collapsed rejected",
+            f"{k['collapsed_rejected']} of {k['collapsed']}",
+            f"K-S p < {k['ks_pvalue']} or location",
+        ),
+        ("CLEVER fit check on ART's scores: sound rejected", f"{k['sound_rejected']} of {k['sound']}", ""),
+        (
+            "CLEVER fits rejected (K-S | location)",
+            f"{k['rejected_fits']['ks']} | {k['rejected_fits']['location']}",
+            f"of {k['fits']}",
         ),
     ]
     for key, label in (

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from robustcurves import art_adapter, clever
+from robustcurves import art_adapter, clever, evaluation, models, weibull
 
 # ART's clever_u run with four seeds on the agreement test's model and samples (16-point batches) spreads
 # over 10%, 2% and 25% of the mean score on its three samples whose fits did not collapse (the fourth
@@ -75,3 +75,69 @@ def test_agrees_with_art_clever_u_within_arts_own_spread(rng):
 def test_unsupported_norm_is_a_clear_error(rng):
     with pytest.raises(ValueError, match="norm must be 1, 2 or inf"):
         clever.clever_scores(linear(rng), np.zeros((1, 6, 6, 1), np.float32), norm=3)
+
+
+def test_fit_check_rejects_the_collapse_and_a_bad_fit_and_keeps_a_good_one():
+    from scipy.stats import weibull_min
+
+    # maxima of a reverse Weibull with endpoint 3 (the Lipschitz constant): negated, a weibull_min
+    # (shape 1: ART's fit, started at shape 1, converges; from far-off shapes it often does not)
+    good = -weibull_min.rvs(1.0, loc=-3.0, scale=0.5, size=(1, 50), random_state=0)
+    clumped = np.concatenate([good[:, :25], good[:, :25] * 0.2], axis=1)
+    maxima = np.concatenate([good, good, clumped])
+    params = weibull.fit(-maxima)
+    params[1, 1] = -1e5 * maxima[1].max()  # the collapse: location 1e5x the maxima
+    assert list(clever.fit_check(maxima, params)) == ["", "location", "ks"]
+    assert list(clever.fit_check(maxima, params, ks_pvalue=0.0)) == ["", "location", ""]
+
+
+def test_image_whose_minimising_fit_is_rejected_gets_nan_and_its_reason(rng, monkeypatch):
+    model = small_convnet(seed=2)
+    x = rng.uniform(0, 1, size=(3, 12, 12, 1)).astype(np.float32)
+    params = {"nb_batches": 50, "batch_size": 16, "seed": 5}
+    honest = clever.clever_checked(model, x, **params)
+    np.testing.assert_array_equal(honest["raw"], clever.clever_scores(model, x, **params))
+    original = weibull.fit
+
+    def collapse_second_image(data, c_init=1.0):
+        out = original(data, c_init)
+        out[2, 1] = 1e5 * data[2].min()  # image 1's first other class: location 1e5x its maxima
+        return out
+
+    monkeypatch.setattr(weibull, "fit", collapse_second_image)
+    checked = clever.clever_checked(model, x, **params)
+    assert checked["raw"][1] < 1e-3 * honest["raw"][1]  # ART would report this collapsed score
+    assert np.isnan(checked["score"][1]) and checked["reason"][1] == "location"
+    assert checked["rejected_fits"] >= 1 and checked["fits"] == 3 * 2
+
+
+def test_linear_model_fits_are_all_accepted(rng):
+    model = linear(rng)
+    x = rng.uniform(0.3, 0.7, size=(5, 6, 6, 1)).astype(np.float32)
+    settings = {"radius": 10.0, "nb_batches": 50, "batch_size": 16}
+    with np.errstate(all="ignore"):
+        checked = clever.clever_checked(model, x, **settings)
+        np.testing.assert_array_equal(checked["score"], clever.clever_scores(model, x, **settings))
+    assert (checked["reason"] == "").all()
+
+
+def test_every_epoch_uses_the_same_clever_samples(tmp_path, rng):
+    # common random numbers: two epochs with the same weights get the same scores, to the bit
+    keras.utils.set_random_seed(0)
+    weights = models.lenet5((32, 32, 1), 3).get_weights()
+    path = tmp_path / "s.h5"
+    models.write_snapshots(path, {1: weights, 2: weights}, (32, 32, 1), 3)
+    x = rng.uniform(0, 1, size=(2, 32, 32, 1)).astype(np.float32)
+    with models.Snapshots(path) as s:
+        rob = evaluation.robustness(
+            s,
+            x,
+            np.array([0, 1]),
+            epochs=[1, 2],
+            seed=11,
+            clever={"norm": 2, "radius": 2.0, "nb_batches": 20, "batch_size": 8, "ks_pvalue": 0.0},
+            empirical_robustness={"eps_step": 0.1, "eps_max": 1.0},
+        )
+    first, second = rob.drop(columns="epoch").to_dict("records")
+    assert first == second and np.isfinite(first["clever"])
+    assert {"clever_median", "clever_rejected", "clever_reasons", "degenerate"} <= set(rob.columns)

@@ -83,3 +83,129 @@ def test_attack_that_succeeds_on_nothing_gives_nan_distances_and_figures_still_r
     fig = plots.sensitivity_robustness(aggregate.robustness(frames), "d", ["normal"])
     plots.save(fig, [tmp_path / "f.png"])
     assert (tmp_path / "f.png").stat().st_size > 1000
+
+
+@pytest.fixture(scope="module")
+def collapsed(tmp_path_factory):
+    """Adam at learning rate 1.0 kills every ReLU of the LeNet on these images within one epoch."""
+    x, y = separable(n=120, shape=(32, 32, 1))
+    path = tmp_path_factory.mktemp("c") / "s.h5"
+    import logging
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("robustcurves.training").addHandler(handler)
+    try:
+        training.train(
+            *(x[:80], y[:80], x[80:100], y[80:100], x[100:], y[100:]),
+            classes=3,
+            epochs=2,
+            batch_size=16,
+            learning_rate=1.0,
+            seed=0,
+            snapshots_path=path,
+            label="toy/overfit/fold3",
+        )
+    finally:
+        logging.getLogger("robustcurves.training").removeHandler(handler)
+    with models.Snapshots(path) as s:
+        yield s, x[100:], y[100:], [r.getMessage() for r in records if r.levelno == logging.WARNING]
+
+
+def test_collapsed_network_is_flagged_warned_and_excluded(collapsed, snapshots):
+    s, x, y, warnings = collapsed
+    assert any("toy/overfit/fold3 epoch 1 is degenerate" in w for w in warnings)
+    settings = {
+        "clever": {"norm": 2, "radius": 2.0, "nb_batches": 20, "batch_size": 8},
+        "empirical_robustness": {"eps_step": 0.1, "eps_max": 1.0},
+    }
+    rob = evaluation.robustness(s, x[:4], y[:4], epochs=s.epochs, seed=0, x_test=x, **settings)
+    assert rob["constant_predictions"].all() and rob["vanishing_gradients"].all()
+    assert rob["degenerate"].str.contains("constant predictions").all()
+    # excluded, not "maximally robust": no CLEVER at the radius cap, no zero loss sensitivity
+    for column in ("clever", "clever_median", "loss_sensitivity", "empirical_robustness"):
+        assert rob[column].isna().all(), column
+    ev = evaluation.evaluate_snapshots(s, x, y, {}, x_metric=x[:4])
+    assert ev["constant_predictions"].all() and ev["vanishing_gradients"].all()
+
+    # a trained network on the same images is not flagged and gets numbers
+    healthy, xh, yh = snapshots
+    rob = evaluation.robustness(healthy, xh[:4], yh[:4], epochs=[2], seed=0, x_test=xh, **settings)
+    assert not rob["constant_predictions"].any() and not rob["vanishing_gradients"].any()
+    assert (rob["degenerate"].fillna("") == "").all()
+    assert rob["loss_sensitivity"].gt(0).all()
+
+
+def test_degenerate_flags_follow_their_thresholds():
+    ok = metrics.degenerate(np.array([0] * 98 + [1, 2]), np.array([1e-3, 0.0]))
+    assert not ok["constant_predictions"] and not ok["vanishing_gradients"] and ok["degenerate"] == ""
+    bad = metrics.degenerate(np.array([2] * 99 + [1]), np.array([0.0, 1e-9]))
+    assert bad["constant_predictions"] and bad["vanishing_gradients"]
+    assert "class 2 on 99.0%" in bad["degenerate"]
+
+
+def test_conditional_asr_counts_only_originals_the_snapshot_gets_right(snapshots):
+    s, x, y = snapshots
+    pred = models.predict(models.logits_fn(s.model(2)), x)
+    idx = np.arange(len(x))
+    # the "adversarial" images are the originals themselves, except on the first half of the correctly
+    # classified ones, replaced by an image the snapshot puts in another class: conditional ASR is
+    # then exactly that half's share
+    x_adv = x.copy()
+    flip = (pred == y) & (idx < len(x) // 2)
+    for i in np.flatnonzero(flip):
+        x_adv[i] = x[np.flatnonzero(pred != y[i])[0]]
+    ev = evaluation.evaluate_snapshots(s, x, y, {"toy": (x_adv, y, idx)})
+    row = ev[(ev["epoch"] == 2) & (ev["attack"] == "toy")].iloc[0]
+    correct = pred == y
+    assert row["correct_originals"] == correct.sum()
+    assert row["asr_given_correct"] == pytest.approx(flip.sum() / correct.sum())
+    assert 0 < flip.sum() < correct.sum() and row["asr"] == pytest.approx(np.mean((pred != y) | flip))
+    # without the originals' indices there is no conditional ASR
+    ev = evaluation.evaluate_snapshots(s, x, y, {"toy": (x_adv, y)})
+    assert ev.loc[ev["attack"] == "toy", "asr_given_correct"].isna().all()
+
+
+def test_bands_stay_in_range_and_titles_count_degenerate_snapshots(tmp_path):
+    ev = {
+        ("normal", fold): pd.DataFrame(
+            {
+                "epoch": [1, 1, 2, 2],
+                "attack": ["clean", "pgd", "clean", "pgd"],
+                "samples": [10, 5, 10, 5],
+                "accuracy": [0.5, 0.0, 0.1, 0.0],
+                "asr": [0.5, 1.0, 0.9, 0.6 + 0.4 * fold],
+                "asr_given_correct": [np.nan, 1.0, np.nan, 0.2 + 0.8 * fold],
+                "degenerate": [
+                    "",
+                    "",
+                    "constant predictions" if fold else "",
+                    "constant predictions" if fold else "",
+                ],
+            }
+        )
+        for fold in (0, 1)
+    }
+    history = pd.DataFrame(
+        {
+            "regime": "normal",
+            "epoch": [1, 2],
+            "quantity": "test_accuracy",
+            "mean": [0.5, 0.1],
+            "std": 0.3,
+            "folds": 2,
+        }
+    )
+    summary = aggregate.evaluation(ev)
+    fig = plots.accuracy_asr(history, summary, "d", ["normal"])
+    assert len(fig.axes) == 2  # ASR above, conditional ASR below
+    for ax in fig.axes:
+        for band in ax.collections:
+            y = band.get_paths()[0].vertices[:, 1]
+            assert y.min() >= 0 and y.max() <= 1  # mean ± std would reach 1.28 and -0.2
+    title = fig._suptitle.get_text()
+    assert (
+        "bands clipped to the range" in title and "excluded: 1 degenerate snapshots (normal epoch 2)" in title
+    )
+    plots.save(fig, [tmp_path / "a.png"])

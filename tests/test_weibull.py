@@ -35,3 +35,29 @@ def test_recovers_the_location_of_known_reverse_weibull_maxima(rng):
     maxima = true_end - weibull_min.rvs(shape, scale=scale, size=(6, 2000), random_state=rng)
     location = weibull.reverse_weibull_location(maxima.astype(np.float32), c_init=shape)
     np.testing.assert_allclose(-location, true_end, rtol=0.01)
+
+
+def test_ks_pvalue_is_scipys_kstest_for_every_row():
+    from scipy.stats import kstest, weibull_min
+
+    data = weibull_min.rvs(2.0, loc=-5.0, scale=1.0, size=(5, 50), random_state=3)
+    data[4] = np.concatenate([data[4, :25], data[4, :25] + 3.0])  # two clumps: a bad fit
+    params = weibull.fit(data)
+    ours = weibull.ks_pvalue(data, params)
+    ref = [kstest(row, "weibull_min", args=tuple(p)).pvalue for row, p in zip(data, params, strict=True)]
+    np.testing.assert_allclose(ours, ref, rtol=1e-10)
+    # the true distribution passes at 5 %, the clumped data do not
+    truth = weibull.ks_pvalue(data[:1], np.array([[2.0, -5.0, 1.0]]))
+    assert truth[0] > 0.05 and ours[4] < 0.05
+
+
+def test_weng_multi_start_fits_what_the_single_start_at_shape_one_misses():
+    from robustcurves import clever
+
+    # exact reverse Weibull maxima of shape 3: fmin started at shape 1 often stops at a poor fit
+    maxima = -weibull_min.rvs(3.0, loc=-3.0, scale=0.5, size=(20, 50), random_state=0)
+    single = weibull.fit(-maxima)
+    art_p = weibull.ks_pvalue(-maxima, single)
+    best_p = weibull.best_ks_pvalue(maxima)
+    assert (art_p < 0.001).mean() > 0.5 and (best_p >= 0.001).all()
+    assert (clever.fit_check(maxima, single) == "").all()  # the data are reverse Weibull: kept

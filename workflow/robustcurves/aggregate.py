@@ -44,13 +44,24 @@ def history(frames) -> pd.DataFrame:
     return over_folds(df, CURVE_KEYS, values)
 
 
+def _flag_degenerate(df: pd.DataFrame) -> pd.DataFrame:
+    """The `degenerate` reason as 0/1, so its fold mean x folds counts the flagged snapshots."""
+    if "degenerate" not in df:
+        return df
+    return df.assign(degenerate=(df["degenerate"].fillna("").astype(str) != "").astype(int))
+
+
 def evaluation(frames) -> pd.DataFrame:
-    return over_folds(stack(frames), [*CURVE_KEYS, "attack"], ["accuracy", "asr", "samples"])
+    df = _flag_degenerate(stack(frames))
+    values = [c for c in ("accuracy", "asr", "asr_given_correct", "samples", "degenerate") if c in df]
+    return over_folds(df, [*CURVE_KEYS, "attack"], values)
 
 
 def robustness(frames) -> pd.DataFrame:
-    df = stack(frames)
-    values = [c for c in df.columns if c not in ("epoch", "regime", "fold")]
+    df = _flag_degenerate(stack(frames))
+    values = [
+        c for c in df.columns if c not in ("epoch", "regime", "fold") and pd.api.types.is_numeric_dtype(df[c])
+    ]
     return over_folds(df, CURVE_KEYS, values)
 
 

@@ -10,6 +10,10 @@ once in `weibull.py`); score_j = margin_j / location, capped at `radius`; CLEVER
 What differs is the cost: every point gets one forward and one backward pass (ART does two of each),
 points are drawn inside the graph, and only their gradient norms leave it; one traced call handles
 the pools of many (sample, class) pairs, and all the Weibull fits run side by side.
+
+`clever_checked` adds what ART leaves out: every fit is checked (`fit_check`: a Kolmogorov-Smirnov
+test as Weng et al. run, and the collapsed location), and an image whose minimising class has a
+rejected fit gets no score instead of a false one.
 """
 
 from __future__ import annotations
@@ -19,10 +23,26 @@ from functools import lru_cache
 import numpy as np
 import tensorflow as tf
 
-from .weibull import reverse_weibull_location
+from . import weibull
 
 DUAL = {1: np.inf, 2: 2, np.inf: 1}
 CHUNK_POINTS = 4096  # points per graph call; LeNet activations for these stay within a few caches
+# Weng et al.'s reference code (IBM/CLEVER-Robustness-Score, get_best_weibull_fit) calls a fit whose
+# K-S p-value is below this "ill-conditioned"
+KS_PVALUE = 0.001
+# A fitted Lipschitz estimate more than this many observed spreads above the largest maximum is the
+# collapse (location ~1e5x the maxima), not an extrapolation
+LOCATION_FACTOR = 10.0
+DEFAULTS = {
+    "norm": 2,
+    "radius": 2.0,
+    "nb_batches": 50,
+    "batch_size": 64,
+    "pool_factor": 10,
+    "seed": 0,
+    "clip": (0.0, 1.0),
+    "c_init": 1.0,
+}
 
 
 def _norm(norm) -> float:
@@ -83,27 +103,10 @@ def _pool_norms(model, input_shape: tuple, pool: int, radius: float, norm, clip:
     return norms
 
 
-def clever_scores(
-    model,
-    x: np.ndarray,
-    *,
-    norm=2,
-    radius: float = 2.0,
-    nb_batches: int = 50,
-    batch_size: int = 64,
-    pool_factor: int = 10,
-    seed: int = 0,
-    clip=(0.0, 1.0),
-    c_init: float = 1.0,
-) -> np.ndarray:
-    """Untargeted CLEVER score of every sample of `x` (float32 NHWC in `clip`) for a logits `model`.
-
-    Same `seed` and same `x` give the same scores.
-    """
+def _fits(model, x, *, norm, radius, nb_batches, batch_size, pool_factor, seed, clip, c_init) -> dict:
+    """Every (sample, other class) pair's batch maxima, reverse Weibull fit and score, sample-major."""
     norm = _norm(norm)
     x = np.asarray(x, np.float32)
-    if len(x) == 0:
-        return np.zeros(0)
     logits = np.concatenate([model(x[i : i + 1024], training=False).numpy() for i in range(0, len(x), 1024)])
     n, classes = logits.shape
     pred = logits.argmax(axis=1)
@@ -127,8 +130,93 @@ def clever_scores(
     # nb_batches maxima of batch_size norms drawn with replacement from each pool, as ART draws them
     draws = np.random.default_rng(seed).integers(0, pool, size=(len(sample), nb_batches, batch_size))
     maxima = np.take_along_axis(norms[:, None, :], draws, axis=2).max(axis=2)  # float32, as ART fits them
-    location = reverse_weibull_location(maxima, c_init)  # all pairs at once, as scipy fits each
+    params = weibull.fit(-maxima, c_init)  # all pairs at once, as scipy fits each
     margin = logits[sample, pred[sample]].astype(np.float64) - logits[sample, other]
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.minimum(-margin / location, radius)
-    return score.reshape(n, classes - 1).min(axis=1)
+        score = np.minimum(-margin / params[:, 1], radius)
+    return {"shape": (n, classes - 1), "maxima": maxima, "params": params, "score": score}
+
+
+def clever_scores(
+    model,
+    x: np.ndarray,
+    *,
+    norm=2,
+    radius: float = 2.0,
+    nb_batches: int = 50,
+    batch_size: int = 64,
+    pool_factor: int = 10,
+    seed: int = 0,
+    clip=(0.0, 1.0),
+    c_init: float = 1.0,
+) -> np.ndarray:
+    """Untargeted CLEVER score of every sample of `x` (float32 NHWC in `clip`) for a logits `model`,
+    exactly as ART computes it (no fit check: see `clever_checked`).
+
+    Same `seed` and same `x` give the same scores.
+    """
+    _norm(norm)
+    if len(x) == 0:
+        return np.zeros(0)
+    settings = dict(norm=norm, radius=radius, nb_batches=nb_batches, batch_size=batch_size)
+    fits = _fits(model, x, **settings, pool_factor=pool_factor, seed=seed, clip=clip, c_init=c_init)
+    return fits["score"].reshape(fits["shape"]).min(axis=1)
+
+
+def fit_check(maxima: np.ndarray, params: np.ndarray, ks_pvalue: float = KS_PVALUE) -> np.ndarray:
+    """Why each reverse Weibull fit of batch maxima is rejected: "" (accepted), "location" or "ks".
+
+    `maxima` (fits, batches) are the positive batch maxima, `params` the weibull_min (c, loc, scale)
+    that ART's procedure fitted to their negatives (it gives the score). "location": the fitted
+    Lipschitz estimate -loc lies more than LOCATION_FACTOR observed spreads above the largest maximum
+    (the collapse to a score of ~1e-6, its location ~1e5x the maxima). "ks": no reverse Weibull
+    describes the maxima: the one-sample Kolmogorov-Smirnov test rejects, at `ks_pvalue`, both this
+    fit and the best of Weng et al.'s multi-start fits (`weibull.best_ks_pvalue`; Weng et al. 2018,
+    Sec. 4, test their fits so, and their code calls a best p below 0.001 ill-conditioned). ART's
+    single start at shape 1 often ends at a poor shape and scale with a sound location, which the
+    test alone would reject. Maxima that are all equal (a linear model: one gradient everywhere)
+    have nothing to test and pass when the location sits on them.
+    """
+    maxima = np.asarray(maxima, np.float64)
+    top, spread = maxima.max(axis=1), np.ptp(maxima, axis=1)
+    lipschitz = -params[:, 1]
+    constant = spread <= 1e-6 * np.abs(top)
+    room = LOCATION_FACTOR * np.maximum(spread, 1e-6 * np.abs(top))
+    far = ~np.isfinite(lipschitz) | (lipschitz - top > room)
+    ks = (weibull.ks_pvalue(-maxima, params) < ks_pvalue) & ~constant
+    if ks.any():  # refit only what ART's fit leaves in doubt
+        ks[ks] = weibull.best_ks_pvalue(maxima[ks]) < ks_pvalue
+    return np.where(far, "location", np.where(ks, "ks", ""))
+
+
+def clever_checked(model, x: np.ndarray, *, ks_pvalue: float = KS_PVALUE, **settings) -> dict:
+    """CLEVER scores of `x` as `clever_scores` computes them, with every fit checked (`fit_check`).
+
+    Returns per sample: `raw` (ART's score), `score` (NaN where the class that gives the minimum has
+    a rejected fit) and `reason` ("" or why the minimising class's fit was rejected); and over all
+    fits `fits` and `rejected_fits`.
+    """
+    if len(x) == 0:
+        return {
+            "raw": np.zeros(0),
+            "score": np.zeros(0),
+            "reason": np.zeros(0, str),
+            "fits": 0,
+            "rejected_fits": 0,
+        }
+    defaults = dict(
+        norm=2, radius=2.0, nb_batches=50, batch_size=64, pool_factor=10, seed=0, clip=(0.0, 1.0), c_init=1.0
+    )
+    fits = _fits(model, x, **{**defaults, **settings})
+    why = fit_check(fits["maxima"], fits["params"], ks_pvalue).reshape(fits["shape"])
+    score = fits["score"].reshape(fits["shape"])
+    argmin = score.argmin(axis=1)
+    raw = score[np.arange(len(score)), argmin]
+    reason = why[np.arange(len(score)), argmin]
+    return {
+        "raw": raw,
+        "score": np.where(reason == "", raw, np.nan),
+        "reason": reason,
+        "fits": why.size,
+        "rejected_fits": int(np.count_nonzero(why != "")),
+    }

@@ -1,4 +1,5 @@
-"""Replaying adversarial sets on every snapshot, and per-snapshot robustness measures."""
+"""Replaying adversarial sets on every snapshot, and per-snapshot robustness measures, with degenerate
+snapshots (constant predictions, vanishing input gradients) flagged instead of averaged in."""
 
 from __future__ import annotations
 
@@ -13,59 +14,122 @@ from .progress import Progress
 
 log = logging.getLogger(__name__)
 
+FLAGS = ("constant_predictions", "vanishing_gradients", "degenerate")
 
-def evaluate_snapshots(snapshots: Snapshots, x_test, y_test, adversarial: dict) -> pd.DataFrame:
-    """Accuracy and ASR of every snapshot on the clean test set and on every adversarial set.
 
-    `adversarial` maps attack name → (x_adv, y_true). One model is reused across epochs by setting
-    its weights, so the traced forward pass is built once.
+def snapshot_flags(model, pred_test: np.ndarray, x_metric: np.ndarray | None) -> dict:
+    """`metrics.degenerate` of one snapshot: its test predictions and its gradients on the metric images."""
+    norms = metrics.input_gradient_norms(model, x_metric) if x_metric is not None and len(x_metric) else []
+    return metrics.degenerate(pred_test, np.asarray(norms))
+
+
+def evaluate_snapshots(
+    snapshots: Snapshots, x_test, y_test, adversarial: dict, x_metric=None
+) -> pd.DataFrame:
+    """Accuracy, ASR and conditional ASR of every snapshot on the clean test set and every adversarial set.
+
+    `adversarial` maps attack name → (x_adv, y_true, test_indices); `asr_given_correct` is the success
+    rate among the adversarials whose clean originals (x_test[test_indices]) this snapshot classifies
+    correctly (NaN without indices or when it gets none right). Each row also carries the snapshot's
+    degeneracy flags (`metrics.degenerate`; gradients on `x_metric`, the fold's metric images).
+    One model is reused across epochs by setting its weights, so the traced forward pass is built once.
     """
     model = snapshots.model()
     forward = logits_fn(model)
-    sets = {"clean": (x_test, y_test), **adversarial}
     rows = []
     for epoch in snapshots.epochs:
         model.set_weights(snapshots.weights(epoch))
-        for attack, (x, y) in sets.items():
+        pred_test = predict(forward, x_test)
+        flags = snapshot_flags(model, pred_test, x_metric)
+        if flags["degenerate"]:
+            log.warning("epoch %d is degenerate: %s", epoch, flags["degenerate"])
+        asr = metrics.attack_success_rate(pred_test, y_test)
+        rows.append(
+            {"epoch": epoch, "attack": "clean", "samples": len(y_test), "accuracy": 1.0 - asr, "asr": asr}
+            | {"asr_given_correct": float("nan"), "correct_originals": int(np.sum(pred_test == y_test))}
+            | flags
+        )
+        for attack, (x, y, *indices) in adversarial.items():
             pred = predict(forward, x)
             asr = metrics.attack_success_rate(pred, y)
+            if indices:
+                correct = pred_test[np.asarray(indices[0], int)] == y
+                given = metrics.attack_success_rate(pred[correct], y[correct])
+                n_correct = int(correct.sum())
+            else:
+                given, n_correct = float("nan"), -1
             rows.append(
                 {"epoch": epoch, "attack": attack, "samples": len(y), "accuracy": 1.0 - asr, "asr": asr}
+                | {"asr_given_correct": given, "correct_originals": n_correct}
+                | flags
             )
     return pd.DataFrame(rows)
 
 
 def robustness(
-    snapshots: Snapshots, x, y, *, epochs: list[int], clever: dict, empirical_robustness: dict, seed: int
+    snapshots: Snapshots,
+    x,
+    y,
+    *,
+    epochs: list[int],
+    clever: dict,
+    empirical_robustness: dict,
+    seed: int,
+    x_test=None,
 ) -> pd.DataFrame:
-    """CLEVER, loss sensitivity and empirical robustness of each chosen snapshot on images x."""
+    """CLEVER, loss sensitivity and empirical robustness of each chosen snapshot on images x.
+
+    Every epoch uses the same `seed` for CLEVER's sampling (common random numbers: neighbouring epochs
+    differ by their weights, not by Monte-Carlo noise). A degenerate snapshot (`metrics.degenerate`:
+    constant predictions on `x_test`, or no input gradient on any of x) gets NaN metrics and the
+    reason in `degenerate`. CLEVER: every Weibull fit is checked (`clever.fit_check`); `clever` is the
+    mean over images with an accepted fit (the paper's average), `clever_median` their median,
+    `clever_rejected` the fraction of images without a score and `clever_reasons` why.
+    """
     from . import art_adapter
-    from .clever import clever_scores
+    from .clever import KS_PVALUE, clever_checked
 
     model = snapshots.model()
+    forward = logits_fn(model)
     clever = dict(clever)
     if clever.get("norm") == "inf":
         clever["norm"] = np.inf
-    score = art_adapter.clever if clever.pop("implementation") == "art" else clever_scores
+    # the library's own defaults, for callers outside the workflow (the config always gives both)
+    ks_pvalue = clever.pop("ks_pvalue", KS_PVALUE)
+    use_art = clever.pop("implementation", "batched") == "art"
+    nan = float("nan")
     rows = []
     progress = Progress(len(epochs), "snapshots")
     for epoch in epochs:
         model.set_weights(snapshots.weights(epoch))
-        scores = score(model, x, seed=seed + epoch, **clever) if len(x) else np.zeros(0)
+        pred_test = predict(forward, x_test) if x_test is not None else np.zeros(0, int)
+        row = {"epoch": epoch, "samples": len(x), **snapshot_flags(model, pred_test, x)}
+        if row["degenerate"] or not len(x):
+            if row["degenerate"]:
+                log.warning("epoch %d: no robustness measured, %s", epoch, row["degenerate"])
+            row |= {"clever": nan, "clever_median": nan, "clever_rejected": nan, "clever_reasons": ""}
+            row |= {"loss_sensitivity": nan, "empirical_robustness": nan, "empirical_robustness_successes": 0}
+            rows.append(row)
+            log.info("epoch %d: %s", epoch, progress.update())
+            continue
+        if use_art:  # ART's scores come without their fits: nothing to check
+            scores, reasons = art_adapter.clever(model, x, seed=seed, **clever), np.full(len(x), "")
+        else:
+            checked = clever_checked(model, x, seed=seed, ks_pvalue=ks_pvalue, **clever)
+            scores, reasons = checked["score"], checked["reason"]
+        kept = scores[np.isfinite(scores)]
+        kinds, counts = np.unique(reasons[reasons != ""], return_counts=True)
         er, er_n = metrics.empirical_robustness(model, x, **empirical_robustness)
-        rows.append(
-            {
-                "epoch": epoch,
-                "samples": len(x),
-                # The median resists the occasional collapsed Weibull fit (score ~1e-6, ART-NOTES.md)
-                # that drags the mean down; both are kept.
-                "clever": float(np.median(scores)) if len(x) else float("nan"),
-                "clever_mean": float(np.mean(scores)) if len(x) else float("nan"),
-                "loss_sensitivity": art_adapter.loss_sensitivity(model, x, y),
-                "empirical_robustness": er,
-                "empirical_robustness_successes": er_n,
-            }
-        )
-        values = {k: round(v, 4) for k, v in rows[-1].items() if k != "epoch"}
+        row |= {
+            "clever": float(np.mean(kept)) if len(kept) else nan,
+            "clever_median": float(np.median(kept)) if len(kept) else nan,
+            "clever_rejected": float(np.mean(reasons != "")) if not use_art else nan,
+            "clever_reasons": "; ".join(f"{k} {c}" for k, c in zip(kinds, counts, strict=True)),
+            "loss_sensitivity": art_adapter.loss_sensitivity(model, x, y),
+            "empirical_robustness": er,
+            "empirical_robustness_successes": er_n,
+        }
+        rows.append(row)
+        values = {k: round(v, 4) for k, v in row.items() if isinstance(v, float) and k != "epoch"}
         log.info("epoch %d: %s | %s", epoch, values, progress.update())
     return pd.DataFrame(rows)

@@ -107,3 +107,62 @@ def empirical_robustness(model, x: np.ndarray, eps_step: float, eps_max: float) 
     d = np.abs((x_adv - x).reshape(len(x), -1)).max(axis=1)
     scale = np.abs(x.reshape(len(x), -1)).max(axis=1)
     return float(np.mean(d[success] / scale[success])), int(success.sum())
+
+
+# A snapshot is degenerate when one class takes this share of the test predictions ...
+CONSTANT_FRACTION = 0.99
+# ... or when the input gradient of its logits is below this norm on every metric image (dead ReLUs)
+GRADIENT_TOL = 1e-6
+
+
+@lru_cache(maxsize=8)
+def _logit_jacobian_norm(model):
+    """Traced: per image, the Frobenius norm of d logits / d input."""
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def norm(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            logits = model(x, training=False)
+        jac = tape.batch_jacobian(logits, x)
+        return tf.sqrt(tf.reduce_sum(tf.reshape(jac * jac, [tf.shape(x)[0], -1]), axis=1))
+
+    return norm
+
+
+def input_gradient_norms(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Per image, the norm of the input gradient of every logit (the Jacobian's Frobenius norm).
+
+    The logits rather than the loss: a confident float32 softmax gives an exactly zero loss gradient
+    on a healthy network, while the logits' gradient is zero only where the network is flat (its
+    ReLUs dead), which is what makes CLEVER, loss sensitivity and attacks read "robust".
+    """
+    import tensorflow as tf
+
+    fn = _logit_jacobian_norm(model)
+    out = [fn(tf.constant(x[i : i + batch_size])).numpy() for i in range(0, len(x), batch_size)]
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def degenerate(pred_test: np.ndarray, gradient_norms: np.ndarray) -> dict:
+    """The two degeneracy flags of a snapshot and the reason ("" when sound).
+
+    pred_test: its predictions on the test set; gradient_norms: `input_gradient_norms` on the metric
+    images.
+    """
+    counts = np.bincount(pred_test) if len(pred_test) else np.zeros(1, int)
+    share = counts.max() / max(len(pred_test), 1)
+    constant = bool(len(pred_test) and share >= CONSTANT_FRACTION)
+    vanishing = bool(len(gradient_norms) and np.all(gradient_norms < GRADIENT_TOL))
+    reasons = []
+    if constant:
+        reasons.append(f"constant predictions (class {counts.argmax()} on {share:.1%} of test images)")
+    if vanishing:
+        top = np.max(gradient_norms)
+        reasons.append(f"vanishing input gradients (max norm {top:.2g} < {GRADIENT_TOL:g})")
+    return {
+        "constant_predictions": constant,
+        "vanishing_gradients": vanishing,
+        "degenerate": "; ".join(reasons),
+    }

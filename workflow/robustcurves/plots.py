@@ -1,4 +1,8 @@
-"""The paper's figures from the fold summaries: mean line and ±1 std band over folds, epoch on x."""
+"""The paper's figures from the fold summaries: mean line and ±1 std band over folds, epoch on x.
+
+Bands are clipped to the quantity's range (an ASR band never leaves [0, 1], a loss never goes below
+0), and every title says so; snapshots flagged degenerate are counted in the title.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,17 @@ import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
 FIGURES = ("headline", "training_curves", "accuracy_asr", "clever", "sensitivity_robustness")
+RATE = (0.0, 1.0)  # accuracy, ASR
+NONNEGATIVE = (0.0, None)  # losses, sensitivities, distances, CLEVER
 
 
-def _band(ax, df: pd.DataFrame, label: str, color=None, style="-"):
+def _band(ax, df: pd.DataFrame, label: str, color=None, style="-", bounds=(None, None)):
+    """Mean line and ±1 std band, the band clipped to `bounds` (the quantity's range)."""
     df = df.sort_values("epoch")
     (line,) = ax.plot(df["epoch"], df["mean"], style, label=label, color=color, lw=1.6)
     std = df["std"].fillna(0.0)
-    ax.fill_between(df["epoch"], df["mean"] - std, df["mean"] + std, color=line.get_color(), alpha=0.2, lw=0)
+    low, high = (df["mean"] - std).clip(lower=bounds[0]), (df["mean"] + std).clip(upper=bounds[1])
+    ax.fill_between(df["epoch"], low, high, color=line.get_color(), alpha=0.2, lw=0)
 
 
 def _pick(df: pd.DataFrame, **where) -> pd.DataFrame:
@@ -29,7 +37,32 @@ def _pick(df: pd.DataFrame, **where) -> pd.DataFrame:
 
 def _folds_note(df: pd.DataFrame) -> str:
     n = sorted(df["folds"].unique()) if len(df) else [0]
-    return f"mean ± std over {n[0] if len(n) == 1 else f'{n[0]}–{n[-1]}'} folds"
+    note = f"mean ± std over {n[0] if len(n) == 1 else f'{n[0]}–{n[-1]}'} folds, bands clipped to the range"
+    return note + _excluded_note(df)
+
+
+def _excluded_note(df: pd.DataFrame) -> str:
+    """'; excluded: N degenerate snapshots (regime epochs …)' from a summary's `degenerate` rows."""
+    flagged = df[(df["quantity"] == "degenerate") & (df["mean"] > 0)] if "quantity" in df else df[:0]
+    if "attack" in flagged:
+        flagged = flagged[flagged["attack"] == "clean"]
+    if flagged.empty:
+        return ""
+    count = (flagged["mean"] * flagged["folds"]).round().astype(int)
+    where = [
+        f"{regime} epoch {_epochs(sorted(g['epoch']))}" for regime, g in flagged.groupby("regime", sort=True)
+    ]
+    return f"; excluded: {int(count.sum())} degenerate snapshots ({'; '.join(where)})"
+
+
+def _epochs(epochs: list[int]) -> str:
+    runs = []
+    for e in epochs:
+        if runs and e == runs[-1][1] + 1:
+            runs[-1][1] = e
+        else:
+            runs.append([e, e])
+    return ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs)
 
 
 def _regime_axes(regimes, rows=1, height=3.2, sharey="row"):
@@ -50,7 +83,9 @@ def training_curves(history: pd.DataFrame, dataset: str, regimes: list[str]):
     for col, regime in enumerate(regimes):
         for split, color in (("train", "C0"), ("val", "C1"), ("test", "C2")):
             for row, what in enumerate(("accuracy", "loss")):
-                _band(axes[row, col], _pick(history, regime=regime, quantity=f"{split}_{what}"), split, color)
+                bounds = RATE if what == "accuracy" else NONNEGATIVE
+                df = _pick(history, regime=regime, quantity=f"{split}_{what}")
+                _band(axes[row, col], df, split, color, bounds=bounds)
         axes[0, col].set_title(regime)
         axes[0, col].set_ylim(-0.02, 1.02)
         axes[0, 0].set_ylabel("accuracy")
@@ -61,24 +96,32 @@ def training_curves(history: pd.DataFrame, dataset: str, regimes: list[str]):
 
 
 def accuracy_asr(history: pd.DataFrame, evaluation: pd.DataFrame, dataset: str, regimes: list[str]):
-    """Paper Fig. 4/8: clean test accuracy next to each attack's success rate, per epoch."""
-    fig, axes = _regime_axes(regimes)
+    """Paper Fig. 4/8: clean test accuracy next to each attack's success rate, per epoch; below, the
+    success rate among adversarials whose clean originals that snapshot classifies correctly."""
+    conditional = "asr_given_correct" in set(evaluation["quantity"])
+    fig, axes = _regime_axes(regimes, rows=2 if conditional else 1)
     attacks = [a for a in evaluation["attack"].unique() if a != "clean"]
     for col, regime in enumerate(regimes):
         ax = axes[0, col]
-        _band(ax, _pick(history, regime=regime, quantity="test_accuracy"), "test accuracy", "k")
+        accuracy = _pick(history, regime=regime, quantity="test_accuracy")
+        _band(ax, accuracy, "test accuracy", "k", bounds=RATE)
         for i, attack in enumerate(attacks):
-            _band(
-                ax,
-                _pick(evaluation, regime=regime, attack=attack, quantity="asr"),
-                f"ASR {attack}",
-                f"C{i}",
-                "--",
-            )
+            asr = _pick(evaluation, regime=regime, attack=attack, quantity="asr")
+            _band(ax, asr, f"ASR {attack}", f"C{i}", "--", bounds=RATE)
         ax.set_title(regime)
-        ax.set_xlabel("epoch")
-        ax.set_ylim(-0.02, 1.02)
+        if conditional:
+            ax = axes[1, col]
+            _band(ax, accuracy, "test accuracy", "k", bounds=RATE)
+            for i, attack in enumerate(attacks):
+                asr = _pick(evaluation, regime=regime, attack=attack, quantity="asr_given_correct")
+                _band(ax, asr, f"ASR {attack} | correct", f"C{i}", "--", bounds=RATE)
+        for ax in axes[:, col]:
+            ax.set_ylim(-0.02, 1.02)
+        axes[-1, col].set_xlabel("epoch")
     axes[0, 0].set_ylabel("accuracy / attack success rate")
+    if conditional:
+        axes[1, 0].set_ylabel("ASR on correctly classified\noriginals (per snapshot)")
+        axes[1, -1].legend(loc="best", fontsize="small")
     axes[0, -1].legend(loc="best", fontsize="small")
     return _finish(fig, f"{dataset}: test accuracy and ASR ({_folds_note(evaluation)})")
 
@@ -87,8 +130,8 @@ def clever(robustness: pd.DataFrame, dataset: str, regimes: list[str]):
     """Paper Fig. 5/9: CLEVER score per epoch, both regimes on one axis."""
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
     for i, regime in enumerate(regimes):
-        _band(ax, _pick(robustness, regime=regime, quantity="clever"), regime, f"C{i}")
-    ax.set(xlabel="epoch", ylabel="CLEVER score (median over samples)")
+        _band(ax, _pick(robustness, regime=regime, quantity="clever"), regime, f"C{i}", bounds=NONNEGATIVE)
+    ax.set(xlabel="epoch", ylabel="CLEVER score (mean over accepted fits)")
     ax.legend()
     return _finish(fig, f"{dataset}: CLEVER ({_folds_note(robustness)})")
 
@@ -101,7 +144,9 @@ def sensitivity_robustness(robustness: pd.DataFrame, dataset: str, regimes: list
         (axes[1], "empirical_robustness", "empirical robustness"),
     ):
         for i, regime in enumerate(regimes):
-            _band(ax, _pick(robustness, regime=regime, quantity=quantity), regime, f"C{i}")
+            _band(
+                ax, _pick(robustness, regime=regime, quantity=quantity), regime, f"C{i}", bounds=NONNEGATIVE
+            )
         ax.set(xlabel="epoch", ylabel=label)
     axes[1].legend()
     return _finish(fig, f"{dataset}: loss sensitivity and empirical robustness ({_folds_note(robustness)})")
@@ -135,8 +180,9 @@ def headline(history: pd.DataFrame, evaluation: pd.DataFrame, dataset: str, regi
     attack = attack or ("cw" if "cw" in attacks else attacks[-1])
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
     for i, regime in enumerate(regimes):
-        _band(axes[0], _pick(history, regime=regime, quantity="test_accuracy"), regime, f"C{i}")
-        _band(axes[1], _pick(evaluation, regime=regime, attack=attack, quantity="asr"), regime, f"C{i}")
+        _band(axes[0], _pick(history, regime=regime, quantity="test_accuracy"), regime, f"C{i}", bounds=RATE)
+        asr = _pick(evaluation, regime=regime, attack=attack, quantity="asr")
+        _band(axes[1], asr, regime, f"C{i}", bounds=RATE)
     axes[0].set(xlabel="epoch", ylabel="clean test accuracy", ylim=(-0.02, 1.02))
     axes[1].set(xlabel="epoch", ylabel=f"{attack} attack success rate", ylim=(-0.02, 1.02))
     axes[0].legend(title="regime")

@@ -27,3 +27,14 @@ def attack_indices(correct: np.ndarray, samples: int, seed: int) -> np.ndarray:
     if len(candidates) > samples:
         candidates = np.sort(np.random.default_rng(seed).choice(candidates, samples, replace=False))
     return candidates
+
+
+def metric_indices(test_size: int, samples: int, seed: int) -> np.ndarray:
+    """The metric images of a fold: `samples` test indices drawn with the seed, sorted.
+
+    Not conditioned on any snapshot's correctness, so every regime and epoch of a fold measures the
+    same images (a paired design).
+    """
+    if test_size <= samples:
+        return np.arange(test_size)
+    return np.sort(np.random.default_rng(seed).choice(test_size, samples, replace=False))

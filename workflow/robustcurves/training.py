@@ -13,7 +13,7 @@ import pandas as pd
 import tensorflow as tf
 
 from .io import read_h5, write_h5
-from .models import lenet5, write_snapshots
+from .models import lenet5, logits_fn, predict, write_snapshots
 from .progress import Progress
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ def train(
     optimizer.build(model.trainable_variables)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     step, evaluate = _train_step(model, optimizer, loss_fn), _evaluator(model, loss_fn)
+    forward = logits_fn(model)
 
     resume_dir = Path(resume_dir) if resume_dir else Path(snapshots_path).with_suffix(".resume")
     run = {
@@ -115,6 +116,7 @@ def train(
                 f"{label}: {bad[0]} is {row[bad[0]]} at epoch {epoch} "
                 f"(learning rate {learning_rate:g}); lower the regime's learning_rate"
             )
+        _warn_if_degenerate(model, forward, x_test, label, epoch)
         history.append(row)
         snapshots[epoch] = model.get_weights()
         _checkpoint(resume_dir, epoch, snapshots[epoch], optimizer, history, run)
@@ -139,6 +141,20 @@ def train(
         write_csv(frame, history_path)
     shutil.rmtree(resume_dir, ignore_errors=True)
     return frame
+
+
+def _warn_if_degenerate(model, forward, x_test, label: str, epoch: int, images: int = 16) -> None:
+    """Warn when the snapshot collapsed (metrics.degenerate): its robustness would read as "robust"."""
+    from . import metrics
+
+    flags = metrics.degenerate(predict(forward, x_test), metrics.input_gradient_norms(model, x_test[:images]))
+    if flags["degenerate"]:
+        log.warning(
+            "%s epoch %d is degenerate, its robustness metrics will be NaN: %s",
+            label or "training",
+            epoch,
+            flags["degenerate"],
+        )
 
 
 def _checkpoint(resume_dir: Path, epoch, weights, optimizer, history, run: dict) -> None:

@@ -67,5 +67,7 @@ rule evaluate:
         **tf_resources(runtime=60),
     params:
         attacks=ATTACKS,
+        metric_samples=config["metrics"]["samples"],
+        seed=config["seed"],
     script:
         "../scripts/evaluate.py"

@@ -5,7 +5,6 @@ rule robustness:
     input:
         data="resources/{dataset}.h5",
         snapshots="results/{dataset}/{regime}/fold{fold}/snapshots.h5",
-        best="results/{dataset}/{regime}/fold{fold}/best_epoch.json",
     output:
         "results/{dataset}/{regime}/fold{fold}/robustness.csv",
     log:

@@ -2,17 +2,20 @@ from common import setup
 
 log = setup(snakemake, tensorflow=True)
 
-from robustcurves import adversarial, data, evaluation, io
+from robustcurves import adversarial, data, evaluation, io, seeding, selection
 from robustcurves.models import Snapshots
 
+w, p = snakemake.wildcards, snakemake.params
 dataset = data.load(snakemake.input.data)
+x_test, y_test = data.to_float(dataset["x_test"]), dataset["y_test"]
 sets = {}
-for attack, path in zip(snakemake.params.attacks, snakemake.input.adversarial, strict=True):
+for attack, path in zip(p.attacks, snakemake.input.adversarial, strict=True):
     adv, _ = adversarial.load(path)
-    sets[attack] = (adv["x_adv"], adv["labels"])
+    sets[attack] = (adv["x_adv"], adv["labels"], adv["indices"])
+# the fold's metric images (as the robustness rule draws them), for the vanishing-gradient flag
+seed = seeding.derive(p.seed, w.dataset, w.fold, "robustness")
+idx = selection.metric_indices(len(y_test), p.metric_samples, seed)
 with Snapshots(snakemake.input.snapshots) as snapshots:
-    table = evaluation.evaluate_snapshots(
-        snapshots, data.to_float(dataset["x_test"]), dataset["y_test"], sets
-    )
+    table = evaluation.evaluate_snapshots(snapshots, x_test, y_test, sets, x_metric=x_test[idx])
 log.info("evaluated %d snapshots on clean + %d adversarial sets", table["epoch"].nunique(), len(sets))
 io.write_csv(table, snakemake.output[0])

@@ -3,17 +3,16 @@ from common import setup
 log = setup(snakemake, tensorflow=True)
 
 from robustcurves import data, evaluation, io, seeding, selection
-from robustcurves.models import Snapshots, logits_fn, predict
+from robustcurves.models import Snapshots
 
 w, p = snakemake.wildcards, snakemake.params
 dataset = data.load(snakemake.input.data)
 x_test, y_test = data.to_float(dataset["x_test"]), dataset["y_test"]
-epoch = io.read_json(snakemake.input.best)["epoch"]
+# One seed per fold, the regime left out: every regime and epoch of a fold is measured on the same
+# random test images with the same CLEVER samples (a paired design with common random numbers).
+seed = seeding.derive(p.seed, w.dataset, w.fold, "robustness")
+idx = selection.metric_indices(len(y_test), p.metrics["samples"], seed)
 with Snapshots(snakemake.input.snapshots) as snapshots:
-    # The same images for every epoch: correctly classified by the fold's best snapshot.
-    correct = predict(logits_fn(snapshots.model(epoch)), x_test) == y_test
-    seed = seeding.derive(p.seed, w.dataset, w.regime, w.fold, "robustness")
-    idx = selection.attack_indices(correct, p.metrics["samples"], seed)
     epochs = selection.metric_epochs(snapshots.epochs, p.metrics["every"])
     log.info("robustness of %d snapshots on %d test images", len(epochs), len(idx))
     table = evaluation.robustness(
@@ -24,5 +23,6 @@ with Snapshots(snakemake.input.snapshots) as snapshots:
         seed=seed,
         clever=p.metrics["clever"],
         empirical_robustness=p.metrics["empirical_robustness"],
+        x_test=x_test,
     )
 io.write_csv(table, snakemake.output[0])
