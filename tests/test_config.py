@@ -163,14 +163,22 @@ NO_DEFAULT = {
 }
 
 
+def conditional_defaults(node) -> set:
+    """Properties whose default depends on another setting: given in both the `then` and the `else`."""
+    branches = [node.get(k, {}).get("properties", {}) for k in ("then", "else")]
+    return {n for n, sub in branches[0].items() if "default" in sub and "default" in branches[1].get(n, {})}
+
+
 def properties_without_default(node, where=""):
     if isinstance(node, dict):
+        by_condition = conditional_defaults(node) if "if" in node else set()
         for name, sub in node.get("properties", {}).items():
-            if sub != {} and "default" not in sub and name not in NO_DEFAULT:
+            if sub != {} and "default" not in sub and name not in NO_DEFAULT | by_condition:
                 if f"{name}@{where.split('.')[0]}" not in NO_DEFAULT:
                     yield f"{where}.properties.{name}".lstrip(".")
         for key, sub in node.items():
-            yield from properties_without_default(sub, f"{where}.{key}".lstrip("."))
+            if key != "if":  # a condition names settings, it does not define them
+                yield from properties_without_default(sub, f"{where}.{key}".lstrip("."))
     elif isinstance(node, list):
         for i, sub in enumerate(node):
             yield from properties_without_default(sub, f"{where}[{i}]")
