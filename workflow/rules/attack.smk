@@ -22,6 +22,7 @@ rule craft:
         attack=attack_params,
         samples=config["attack"]["samples"],
         seed=config["seed"],
+        compute=compute_params(),
     script:
         "../scripts/craft.py"
 
@@ -67,5 +68,6 @@ rule evaluate:
         **tf_resources(runtime=60),
     params:
         attacks=ATTACKS,
+        compute=compute_params(),
     script:
         "../scripts/evaluate.py"

@@ -29,7 +29,8 @@ STATISTICS.update(config.get("statistics", {}))
 CLAIMS = STATISTICS["normal"] in REGIMES and STATISTICS["overfit"] in REGIMES
 FOLD_DIR = "results/{dataset}/{regime}/fold{fold}"
 COMPUTE = config.get("compute", {})
-TF_ENV = "../../envs/tensorflow.yaml"
+# `compute.gpu` picks the CUDA build of TensorFlow for --use-conda (README "GPU")
+TF_ENV = "../../envs/tensorflow{}.yaml".format("-gpu" if COMPUTE.get("gpu", 0) else "")
 ANALYSIS_ENV = "../../envs/analysis.yaml"
 
 
@@ -107,6 +108,16 @@ def tf_resources(runtime):
     if COMPUTE.get("gpu", 0):
         resources["gpu"] = COMPUTE["gpu"]
     return resources
+
+
+def compute_params():
+    """What a TensorFlow job needs to know of `compute` at start: the GPU request, whether it may run on
+    the CPU without one, XLA (scripts/common.py -> models.configure)."""
+    return {
+        "gpu": COMPUTE.get("gpu", 0),
+        "allow_cpu_fallback": COMPUTE.get("allow_cpu_fallback", False),
+        "xla": COMPUTE.get("xla", False),
+    }
 
 
 def prepare_input(wildcards):
