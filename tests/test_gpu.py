@@ -85,3 +85,35 @@ def test_configure_on_this_cpu_fails_loudly_then_falls_back_when_allowed():
     assert json.loads(fallback.stdout) == {"device": "/CPU:0", "jit": "autoclustering"}
     assert "WARNING" in fallback.stderr and "allow_cpu_fallback is true" in fallback.stderr
     assert "using /CPU:0 with XLA" in fallback.stderr
+
+
+@pytest.mark.slow
+def test_a_training_job_that_requests_a_gpu_stops_at_start_unless_falling_back(tmp_path):
+    """One real `train` job of the tiny config with compute.gpu: 1 on this GPU-less machine."""
+    import yaml
+
+    from workflow_utils import snakemake, workflow_copy
+
+    work = workflow_copy(tmp_path / "run")
+    config = yaml.safe_load((ROOT / "tests/config/tiny.yaml").read_text())
+    config["epochs"] = 1
+    config["compute"] = {"threads": 1, "gpu": 1}
+    (work / "gpu.yaml").write_text(yaml.safe_dump(config))
+    target = "results/mnist5k/normal/fold0/history.csv"
+    log = work / "logs/train/mnist5k/normal/fold0.log"
+
+    failed = snakemake(work, target, "--configfile", "gpu.yaml", check=False)
+    assert failed.returncode != 0
+    assert "Error in rule train" in failed.stderr
+    text = log.read_text()
+    assert "GPUUnavailable: compute.gpu is 1 but TensorFlow sees no GPU" in text
+    assert "allow_cpu_fallback" in text
+    assert "epoch 1/1" not in text and not (work / target).exists()
+
+    config["compute"].update(allow_cpu_fallback=True, xla=True)
+    (work / "gpu.yaml").write_text(yaml.safe_dump(config))
+    snakemake(work, target, "--configfile", "gpu.yaml")
+    text = log.read_text()
+    assert "WARNING" in text and "Running on the CPU because compute.allow_cpu_fallback is true" in text
+    assert "using /CPU:0 with XLA" in text and "epoch 1/1" in text
+    assert len((work / target).read_text().splitlines()) == 2  # header + one epoch
