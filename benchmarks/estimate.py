@@ -186,7 +186,8 @@ FLAT = {"download", "select_best", "aggregate", "statistics", "figure", "table"}
 
 
 def read_benchmarks(directory) -> pd.DataFrame:
-    """One row per benchmark TSV under `directory`/<rule>/**: rule, path, seconds (wall), cpu (CPU-s)."""
+    """One row per benchmark TSV under `directory`/<rule>/**: rule, dataset, path, seconds (wall), cpu
+    (CPU-seconds)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise EstimateError(f"{directory}: no such directory; run the calibration config first")
@@ -205,7 +206,14 @@ def read_benchmarks(directory) -> pd.DataFrame:
         cpu = float(frame["cpu_time"].mean()) if "cpu_time" in frame else float("nan")
         # a job that waited on I/O or a sleeping child can show less CPU than it held a core
         rows.append(
-            {"rule": rel.parts[0], "path": str(rel), "seconds": wall, "cpu": cpu if cpu > 0 else wall}
+            {
+                "rule": rel.parts[0],
+                # every benchmark path is <rule>/<dataset>/... or <rule>/<dataset>.tsv
+                "dataset": rel.parts[1] if len(rel.parts) > 2 else Path(rel.parts[1]).stem,
+                "path": str(rel),
+                "seconds": wall,
+                "cpu": cpu if cpu > 0 else wall,
+            }
         )
     if not rows:
         raise EstimateError(f"{directory}: no benchmark TSVs under <rule>/")
@@ -228,7 +236,8 @@ def calibrate(bench: pd.DataFrame, config: dict, facts: dict[str, dict]) -> dict
         units[(job["rule"], job["key"])].append(job["units"])
     methods = {name: a["method"] for name, a in config["attacks"].items()}
     measured = defaultdict(list)
-    for row in bench.itertuples():
+    # runs of other configs may share the folder: only this config's datasets calibrate
+    for row in bench[bench["dataset"].isin(list(config["datasets"]))].itertuples():
         key = row.rule
         if row.rule == "craft":
             key = methods.get(_attack_of(row.path))
@@ -306,6 +315,9 @@ def main(argv=None) -> int:
     parser.add_argument("--calibration", default="logs/benchmarks", help="benchmark folder of a finished run")
     parser.add_argument("--calibration-config", default="config.yaml", help="the config of that run")
     parser.add_argument("--cores", type=int, nargs="+", default=[2, 8])
+    parser.add_argument(
+        "--measured", help="benchmark folder of a finished run of --config: compare the projection with it"
+    )
     args = parser.parse_args(argv)
     try:
         target, calibration = load_config(args.config), load_config(args.calibration_config)
@@ -324,7 +336,31 @@ def main(argv=None) -> int:
         print(f"wall time on {cores} cores: {hours:.2f} h")
     for note in sorted(set(projected["note"]) - {""}):
         print(f"note: {note}")
+    if args.measured:
+        try:
+            compare(projected, read_benchmarks(args.measured), target)
+        except EstimateError as err:
+            print(f"estimate: {err}", file=sys.stderr)
+            return 1
     return 0
+
+
+def compare(projected: pd.DataFrame, measured: pd.DataFrame, target: dict) -> pd.DataFrame:
+    """Projected against measured CPU-hours per rule, for the target's datasets; prints and returns it."""
+    measured = measured[measured["dataset"].isin(list(target["datasets"]))]
+    table = summary(projected).join(
+        measured.groupby("rule").agg(measured_jobs=("cpu", "size"), measured_hours=("cpu", "sum")),
+        how="outer",
+    )
+    table["measured_hours"] /= 3600
+    table["error_%"] = 100 * (table["cpu_hours"] / table["measured_hours"] - 1)
+    print("\nprojected against measured (CPU-hours):")
+    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    both = table.dropna(subset=["cpu_hours", "measured_hours"])
+    total_p, total_m = both["cpu_hours"].sum(), both["measured_hours"].sum()
+    error = 100 * (total_p / total_m - 1)
+    print(f"total: projected {total_p:.3f}, measured {total_m:.3f} CPU-hours: error {error:+.1f} %")
+    return table
 
 
 if __name__ == "__main__":

@@ -29,6 +29,11 @@ def write_tsv(path: Path, cpu: float, wall: float | None = None):
 
 # CPU-seconds per cost unit of each TF rule (craft: per method) in the synthetic "measured" run.
 TRUE_K = {"train": 2e-8, "evaluate": 1e-8, "robustness": 3e-9, "fgsm": 4e-8, "pgd": 3e-8, "cw": 5e-8}
+TRUE_K.update(prepare=1e-7, split=1e-5, distances=2e-6)
+
+
+def cost(units, rule, key=None):
+    return estimate.overhead(rule) + TRUE_K[key or rule] * units[(rule, key or rule)]
 
 
 def synthetic_run(directory: Path, config: dict) -> None:
@@ -48,10 +53,10 @@ def synthetic_run(directory: Path, config: dict) -> None:
                     m = attack["method"]
                     cpu = estimate.overhead("craft") + TRUE_K[m] * units[("craft", m)]
                     write_tsv(directory / "craft" / where / f"{name}.tsv", cpu)
-                    write_tsv(directory / "distances" / where / f"{name}.tsv", 2.0)
+                    write_tsv(directory / "distances" / where / f"{name}.tsv", cost(units, "distances"))
                 write_tsv(directory / "select_best" / f"{where}.tsv", 1.0)
-        write_tsv(directory / "prepare" / f"{dataset}.tsv", 3.0)
-        write_tsv(directory / "split" / f"{dataset}.tsv", 1.6)
+        write_tsv(directory / "prepare" / f"{dataset}.tsv", cost(units, "prepare"))
+        write_tsv(directory / "split" / f"{dataset}.tsv", cost(units, "split"))
         for summary in ("history", "evaluation", "robustness", "distances"):
             write_tsv(directory / "aggregate" / dataset / f"{summary}.tsv", 1.2)
         write_tsv(directory / "statistics" / f"{dataset}.tsv", 2.5)
@@ -71,10 +76,10 @@ def test_projection_recovers_the_cost_model_on_another_config(tmp_path):
     facts = {n: estimate.dataset_facts(n, d) for n, d in target["datasets"].items()}
     expected = []
     for job in estimate.jobs(target, facts):
-        k = TRUE_K.get(job["key"])
-        if job["rule"] in estimate.TF_RULES:
-            expected.append(estimate.overhead(job["rule"]) + k * job["units"])
-    got = projected[projected["rule"].isin(estimate.TF_RULES)]["cpu"].to_numpy()
+        if job["key"] in TRUE_K:
+            expected.append(estimate.overhead(job["rule"]) + TRUE_K[job["key"]] * job["units"])
+    got = projected[projected["rule"].isin([*estimate.TF_RULES, "prepare", "split", "distances"])]["cpu"]
+    got = got.to_numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-6)
     # flat rules keep their calibrated mean per job
     assert projected[projected["rule"] == "statistics"]["cpu"].tolist() == pytest.approx([2.5])
@@ -173,3 +178,32 @@ def test_arrays_dataset_size_from_the_npz_headers(tmp_path):
     assert facts == {"train": 30, "test": 7, "shape": (8, 8, 3), "classes": 10}
     with pytest.raises(estimate.EstimateError, match="neither"):
         estimate.dataset_facts("e", {"kind": "arrays", "path": str(tmp_path / "missing.npz")}, root=tmp_path)
+
+
+def test_measured_run_of_the_target_is_compared_and_other_datasets_are_ignored(tmp_path, capsys):
+    calibration = calibration_config()
+    bench = tmp_path / "bench"
+    synthetic_run(bench, calibration)
+    # a run of the target config in the same folder, as `logs/benchmarks` holds after both runs
+    target = copy.deepcopy(calibration)
+    target["datasets"] = {"other": {"kind": "stl10"}}
+    target["folds"] = 2
+    synthetic_run(bench, target)
+    model = estimate.calibrate(
+        estimate.read_benchmarks(bench),
+        calibration,
+        {n: estimate.dataset_facts(n, d) for n, d in calibration["datasets"].items()},
+    )
+    assert model[("train", "train")]["k"] == pytest.approx(TRUE_K["train"])
+    for name, cfg in (("calibration", calibration), ("target", target)):
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(cfg))
+    args = [
+        "--config",
+        str(tmp_path / "target.yaml"),
+        "--calibration-config",
+        str(tmp_path / "calibration.yaml"),
+    ]
+    assert estimate.main([*args, "--calibration", str(bench), "--measured", str(bench)]) == 0
+    out = capsys.readouterr().out
+    # the synthetic target run follows the cost model exactly: only the flat rules' means differ (none here)
+    assert re.search(r"error \+0\.0 %", out), out
