@@ -68,7 +68,13 @@ def test_gpu_set_is_the_cpu_set_with_the_cuda_build_of_tensorflow():
 
 def test_gpu_rules_use_the_gpu_env_and_make_installs_it():
     common = (ROOT / "workflow/rules/common.smk").read_text()
-    assert '"-gpu" if COMPUTE.get("gpu", 0)' in common
+    line = re.search(r"^TF_ENV = .*$", common, re.M)[0]
+    for gpu, env in ((0, "tensorflow.yaml"), (1, "tensorflow-gpu.yaml"), (2, "tensorflow-gpu.yaml")):
+        scope = {"COMPUTE": {"gpu": gpu}}
+        exec(line, scope)
+        path = (ROOT / "workflow/rules" / scope["TF_ENV"]).resolve()
+        assert path == ROOT / "envs" / env and path.exists()
+    assert "TF_ENV" in (ROOT / "workflow/rules/train.smk").read_text()
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^install-gpu:", makefile, re.M)
     assert "requirements-gpu.txt" in makefile and "uninstall" in makefile
