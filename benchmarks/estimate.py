@@ -33,7 +33,8 @@ KNOWN = {
 }
 MNIST5K = 5000
 TF_RULES = ("train", "craft", "evaluate", "robustness")
-# A job's fixed CPU-seconds: the TensorFlow import and set-up, or a plain Python start (measured here).
+# A job's fixed CPU-seconds (imports, tracing): by default the cheapest calibration job of its kind, a
+# TensorFlow job or another; these only where the calibration has none.
 OVERHEAD = {"tf": 5.0, "other": 1.5}
 # Stages in dependency order; the critical path takes the longest job of each.
 STAGES = [
@@ -224,12 +225,27 @@ def _attack_of(path: str) -> str:
     return Path(path).stem
 
 
-def overhead(rule: str) -> float:
-    return OVERHEAD["tf" if rule in TF_RULES else "other"]
+def kind(rule: str) -> str:
+    return "tf" if rule in TF_RULES else "other"
 
 
-def calibrate(bench: pd.DataFrame, config: dict, facts: dict[str, dict]) -> dict:
-    """Per (rule, key): CPU-seconds per unit (`k`) or, for flat rules, mean CPU-seconds per job."""
+def overhead(rule: str, overheads: dict | None = None) -> float:
+    return (overheads or OVERHEAD)[kind(rule)]
+
+
+def measured_overheads(bench: pd.DataFrame) -> dict:
+    """The cheapest job of each kind: mostly imports and tracing (e.g. FGSM on a few hundred images)."""
+    out = dict(OVERHEAD)
+    for k, group in bench.groupby(bench["rule"].map(kind)):
+        out[k] = float(group["cpu"].min())
+    return out
+
+
+def calibrate(
+    bench: pd.DataFrame, config: dict, facts: dict[str, dict], overheads: dict | None = None
+) -> dict:
+    """Per (rule, key): CPU-seconds per unit (`k`) or, for flat rules, mean CPU-seconds per job; under
+    "overhead" the fixed CPU-seconds per job of each kind (`overheads`, else measured_overheads)."""
     calibration_jobs = jobs(config, facts)
     units = defaultdict(list)
     for job in calibration_jobs:
@@ -237,20 +253,24 @@ def calibrate(bench: pd.DataFrame, config: dict, facts: dict[str, dict]) -> dict
     methods = {name: a["method"] for name, a in config["attacks"].items()}
     measured = defaultdict(list)
     # runs of other configs may share the folder: only this config's datasets calibrate
-    for row in bench[bench["dataset"].isin(list(config["datasets"]))].itertuples():
+    bench = bench[bench["dataset"].isin(list(config["datasets"]))]
+    if bench.empty:
+        raise EstimateError(f"no benchmark files of the calibration datasets {', '.join(config['datasets'])}")
+    overheads = overheads or measured_overheads(bench)
+    for row in bench.itertuples():
         key = row.rule
         if row.rule == "craft":
             key = methods.get(_attack_of(row.path))
             if key is None:
                 continue  # an attack the calibration config no longer names
         measured[(row.rule, key)].append(row.cpu)
-    model = {}
+    model = {"overhead": overheads}
     for (rule, key), cpu in measured.items():
         mean = float(np.mean(cpu))
         if rule in FLAT or (rule, key) not in units:
             model[(rule, key)] = {"flat": mean}
         else:
-            per_unit = max(mean - overhead(rule), 0.0) / float(np.mean(units[(rule, key)]))
+            per_unit = max(mean - overhead(rule, overheads), 0.0) / float(np.mean(units[(rule, key)]))
             model[(rule, key)] = {"k": per_unit}
     return model
 
@@ -264,13 +284,17 @@ def project(model: dict, config: dict, facts: dict[str, dict]) -> pd.DataFrame:
         note = ""
         if entry is None and rule == "craft":
             # a method the calibration did not run: the mean rate of the ones it did, per iteration
-            rates = [m["k"] for (r, _), m in model.items() if r == "craft" and "k" in m]
+            rates = [m["k"] for key_, m in model.items() if key_[0] == "craft" and "k" in m]
             entry = {"k": float(np.mean(rates))} if rates else None
             note = f"{key}: not calibrated, mean craft rate"
         if entry is None:
             rows.append({"rule": rule, "cpu": float("nan"), "note": "not in the calibration run"})
             continue
-        cpu = entry["flat"] if "flat" in entry else overhead(rule) + entry["k"] * job["units"]
+        cpu = (
+            entry["flat"]
+            if "flat" in entry
+            else overhead(rule, model["overhead"]) + entry["k"] * job["units"]
+        )
         rows.append({"rule": rule, "cpu": cpu, "note": note})
     return pd.DataFrame(rows)
 
@@ -286,11 +310,13 @@ def wall_time(projected: pd.DataFrame, cores: int, threads: int = 1) -> float:
     return float(max(spread, path))
 
 
-def estimate(target: dict, calibration: dict, bench: pd.DataFrame, root: Path = ROOT) -> pd.DataFrame:
-    """Per rule of `target`: jobs and projected CPU-hours."""
+def estimate(
+    target: dict, calibration: dict, bench: pd.DataFrame, root: Path = ROOT, overheads: dict | None = None
+) -> pd.DataFrame:
+    """Per job of `target`: rule and projected CPU-seconds."""
     target_facts = {n: dataset_facts(n, d, root) for n, d in target["datasets"].items()}
     calib_facts = {n: dataset_facts(n, d, root) for n, d in calibration["datasets"].items()}
-    model = calibrate(bench, calibration, calib_facts)
+    model = calibrate(bench, calibration, calib_facts, overheads)
     return project(model, target, target_facts)
 
 
@@ -316,18 +342,32 @@ def main(argv=None) -> int:
     parser.add_argument("--calibration-config", default="config.yaml", help="the config of that run")
     parser.add_argument("--cores", type=int, nargs="+", default=[2, 8])
     parser.add_argument(
+        "--overhead",
+        type=float,
+        nargs=2,
+        metavar=("TF", "OTHER"),
+        help="fixed CPU-seconds per TensorFlow job and per other job (default: the cheapest calibration job)",
+    )
+    parser.add_argument(
         "--measured", help="benchmark folder of a finished run of --config: compare the projection with it"
     )
     args = parser.parse_args(argv)
     try:
         target, calibration = load_config(args.config), load_config(args.calibration_config)
         bench = read_benchmarks(args.calibration)
-        projected = estimate(target, calibration, bench)
+        overheads = dict(zip(("tf", "other"), args.overhead, strict=True)) if args.overhead else None
+        projected = estimate(target, calibration, bench, overheads=overheads)
     except EstimateError as err:
         print(f"estimate: {err}", file=sys.stderr)
         return 1
     table = summary(projected)
     print(f"{args.config}, calibrated on {args.calibration} ({args.calibration_config}, {len(bench)} jobs)")
+    if not args.overhead:
+        o = measured_overheads(bench[bench["dataset"].isin(list(calibration["datasets"]))])
+        print(
+            "fixed CPU-seconds per job (the cheapest calibration job):"
+            f" TensorFlow {o['tf']:.1f}, other {o['other']:.1f}"
+        )
     print(table.to_string(float_format=lambda v: f"{v:.2f}"))
     print(f"total: {table['cpu_hours'].sum():.2f} CPU-hours over {len(projected)} jobs")
     threads = target.get("compute", {}).get("threads", 1)

@@ -72,7 +72,7 @@ def test_projection_recovers_the_cost_model_on_another_config(tmp_path):
     target["attack"]["samples"] = 100
     target["attacks"]["pgd"]["max_iter"] = 10
     target["metrics"]["every"] = 5
-    projected = estimate.estimate(target, calibration, bench)
+    projected = estimate.estimate(target, calibration, bench, overheads=estimate.OVERHEAD)
     facts = {n: estimate.dataset_facts(n, d) for n, d in target["datasets"].items()}
     expected = []
     for job in estimate.jobs(target, facts):
@@ -193,6 +193,7 @@ def test_measured_run_of_the_target_is_compared_and_other_datasets_are_ignored(t
         estimate.read_benchmarks(bench),
         calibration,
         {n: estimate.dataset_facts(n, d) for n, d in calibration["datasets"].items()},
+        estimate.OVERHEAD,
     )
     assert model[("train", "train")]["k"] == pytest.approx(TRUE_K["train"])
     for name, cfg in (("calibration", calibration), ("target", target)):
@@ -203,7 +204,25 @@ def test_measured_run_of_the_target_is_compared_and_other_datasets_are_ignored(t
         "--calibration-config",
         str(tmp_path / "calibration.yaml"),
     ]
+    args += ["--overhead", str(estimate.OVERHEAD["tf"]), str(estimate.OVERHEAD["other"])]
     assert estimate.main([*args, "--calibration", str(bench), "--measured", str(bench)]) == 0
     out = capsys.readouterr().out
     # the synthetic target run follows the cost model exactly: only the flat rules' means differ (none here)
     assert re.search(r"error \+0\.0 %", out), out
+
+
+def test_fixed_cost_per_job_is_the_cheapest_calibration_job_of_its_kind(tmp_path):
+    calibration = calibration_config()
+    synthetic_run(tmp_path, calibration)
+    bench = estimate.read_benchmarks(tmp_path)
+    overheads = estimate.measured_overheads(bench)
+    tf_jobs = bench[bench["rule"].isin(estimate.TF_RULES)]["cpu"]
+    assert overheads["tf"] == pytest.approx(tf_jobs.min())
+    assert overheads["other"] == pytest.approx(bench[~bench["rule"].isin(estimate.TF_RULES)]["cpu"].min())
+    model = estimate.calibrate(
+        bench, calibration, {n: estimate.dataset_facts(n, d) for n, d in calibration["datasets"].items()}
+    )
+    assert model["overhead"] == overheads
+    # the cheapest TF job (FGSM) is all overhead now; the dearer ones keep a positive rate
+    assert model[("craft", "fgsm")]["k"] == pytest.approx(0.0, abs=1e-12)
+    assert model[("craft", "cw")]["k"] > 0
