@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: run test lint benchmark report clean
+.PHONY: run test lint benchmark report clean install-gpu estimate
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,21 @@ report: $(BIN)/.installed
 
 clean:
 	rm -rf results resources logs .snakemake report.html
+
+# The GPU build into the same .venv (README "GPU"): tensorflow-cpu out first, since it and tensorflow[and-cuda]
+# both provide the `tensorflow` module; the stamp then keeps `make run` from putting the CPU build back.
+install-gpu: requirements-gpu.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip uninstall --quiet --yes tensorflow-cpu || true
+	$(BIN)/pip install --quiet -r requirements-gpu.txt
+	touch $(BIN)/.installed
+
+# Projected CPU-hours per rule and wall time of CONFIG, from a finished run's benchmark files
+# (benchmarks/README.md, "Estimate"); CALIBRATION_CONFIG is the config of that run.
+CONFIG ?= configs/paper.yaml
+CALIBRATION ?= logs/benchmarks
+CALIBRATION_CONFIG ?= config.yaml
+estimate: $(BIN)/.installed
+	$(BIN)/python benchmarks/estimate.py --config $(CONFIG) --calibration $(CALIBRATION) \
+		--calibration-config $(CALIBRATION_CONFIG)

@@ -1,4 +1,5 @@
-"""The conda environments pin exactly the versions that requirements.txt pins, and every rule names one."""
+"""The conda environments pin exactly the versions that requirements.txt pins (the GPU one:
+requirements-gpu.txt), and every rule names one."""
 
 import re
 from pathlib import Path
@@ -11,17 +12,26 @@ ROOT = Path(__file__).resolve().parents[1]
 def pins(lines):
     out = {}
     for line in lines:
-        m = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)==([^\s#]+)\s*(#.*)?", line)
+        m = re.fullmatch(r"\s*([A-Za-z0-9_.-]+(?:\[[A-Za-z0-9_,.-]+\])?)==([^\s#]+)\s*(#.*)?", line)
         if m:
             out[m[1].lower()] = m[2]
     return out
 
 
+def requirements(name):
+    return pins((ROOT / name).read_text().splitlines())
+
+
+def conda_pins(env):
+    spec = yaml.safe_load(env.read_text())
+    return pins(next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict) and "pip" in d))
+
+
 def test_conda_envs_pin_the_same_versions_as_requirements():
-    required = pins((ROOT / "requirements.txt").read_text().splitlines())
     envs = sorted((ROOT / "envs").glob("*.yaml"))
     assert envs
     for env in envs:
+        required = requirements("requirements-gpu.txt" if env.stem.endswith("-gpu") else "requirements.txt")
         spec = yaml.safe_load(env.read_text())
         pip = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict) and "pip" in d)
         env_pins = pins(pip)
@@ -41,3 +51,30 @@ def test_every_rule_has_log_benchmark_and_conda():
         name = rule.split(":")[0]
         for directive in ("log:", "benchmark:", "conda:"):
             assert f"    {directive}" in rule, f"rule {name} lacks {directive}"
+
+
+def test_gpu_set_is_the_cpu_set_with_the_cuda_build_of_tensorflow():
+    cpu, gpu = requirements("requirements.txt"), requirements("requirements-gpu.txt")
+    assert cpu.pop("tensorflow-cpu") == gpu.pop("tensorflow[and-cuda]") == "2.21.0"
+    assert cpu == gpu
+    assert not any(name.startswith("tensorflow") for name in gpu)
+    env_cpu, env_gpu = (
+        conda_pins(ROOT / "envs/tensorflow.yaml"),
+        conda_pins(ROOT / "envs/tensorflow-gpu.yaml"),
+    )
+    assert env_cpu.pop("tensorflow-cpu") == env_gpu.pop("tensorflow[and-cuda]")
+    assert env_cpu == env_gpu
+
+
+def test_gpu_rules_use_the_gpu_env_and_make_installs_it():
+    common = (ROOT / "workflow/rules/common.smk").read_text()
+    line = re.search(r"^TF_ENV = .*$", common, re.M)[0]
+    for gpu, env in ((0, "tensorflow.yaml"), (1, "tensorflow-gpu.yaml"), (2, "tensorflow-gpu.yaml")):
+        scope = {"COMPUTE": {"gpu": gpu}}
+        exec(line, scope)
+        path = (ROOT / "workflow/rules" / scope["TF_ENV"]).resolve()
+        assert path == ROOT / "envs" / env and path.exists()
+    assert "TF_ENV" in (ROOT / "workflow/rules/train.smk").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^install-gpu:", makefile, re.M)
+    assert "requirements-gpu.txt" in makefile and "uninstall" in makefile

@@ -22,6 +22,7 @@ rule craft:
         attack=attack_params,
         samples=config["attack"]["samples"],
         seed=config["seed"],
+        compute=compute_params(),
     script:
         "../scripts/craft.py"
 
@@ -69,5 +70,6 @@ rule evaluate:
         attacks=ATTACKS,
         metric_samples=config["metrics"]["samples"],
         seed=config["seed"],
+        compute=compute_params(),
     script:
         "../scripts/evaluate.py"

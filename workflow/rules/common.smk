@@ -29,7 +29,8 @@ STATISTICS = config["statistics"]
 CLAIMS = STATISTICS["normal"] in REGIMES and STATISTICS["overfit"] in REGIMES
 FOLD_DIR = "results/{dataset}/{regime}/fold{fold}"
 COMPUTE = config["compute"]
-TF_ENV = "../../envs/tensorflow.yaml"
+# `compute.gpu` picks the CUDA build of TensorFlow for --use-conda (README "GPU")
+TF_ENV = "../../envs/tensorflow{}.yaml".format("-gpu" if COMPUTE["gpu"] else "")
 ANALYSIS_ENV = "../../envs/analysis.yaml"
 
 
@@ -119,6 +120,12 @@ def tf_resources(runtime):
     if COMPUTE["gpu"]:
         resources["gpu"] = COMPUTE["gpu"]
     return resources
+
+
+def compute_params():
+    """What a TensorFlow job needs to know of `compute` at start: the GPU request, whether it may run on
+    the CPU without one, XLA (scripts/common.py -> models.configure)."""
+    return {k: COMPUTE[k] for k in ("gpu", "allow_cpu_fallback", "xla")}
 
 
 def prepare_input(wildcards):

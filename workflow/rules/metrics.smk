@@ -19,5 +19,6 @@ rule robustness:
     params:
         metrics=canonical(config["metrics"]),
         seed=config["seed"],
+        compute=compute_params(),
     script:
         "../scripts/robustness.py"

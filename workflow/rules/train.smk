@@ -22,6 +22,7 @@ rule train:
         epochs=config["epochs"],
         batch_size=config["batch_size"],
         seed=config["seed"],
+        compute=compute_params(),
     script:
         "../scripts/train.py"
 

@@ -1,4 +1,4 @@
-"""Shared start of every rule script: library on the path, all output into the job's log, TF threads."""
+"""Shared start of every rule script: library on the path, all output into the job's log, TF set-up."""
 
 import logging
 import os
@@ -10,7 +10,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def setup(snakemake, tensorflow: bool = False):
     """Send all the job writes (logging, warnings, errors, TensorFlow's own notices) to its log file,
-    as a shell rule's `2> {log}` would; size TensorFlow to the job's threads."""
+    as a shell rule's `2> {log}` would; size TensorFlow to the job's threads, log its devices and stop
+    at once if the rule asked for a GPU that is not there."""
     if snakemake.log:
         # at the file-descriptor level, so TensorFlow's C++ output lands there too, not in the console
         # that parallel jobs share with Snakemake
@@ -34,5 +35,12 @@ def setup(snakemake, tensorflow: bool = False):
     if tensorflow:
         from robustcurves.models import configure
 
-        configure(threads=snakemake.threads)
+        # the rule's `compute` param (common.smk: compute_params): the GPU request and its fallback, XLA
+        compute = dict(getattr(snakemake.params, "compute", None) or {})
+        configure(
+            threads=snakemake.threads,
+            gpu_requested=int(compute.get("gpu", 0)),
+            allow_cpu_fallback=bool(compute.get("allow_cpu_fallback", False)),
+            xla=bool(compute.get("xla", False)),
+        )
     return logging.getLogger(f"rule.{snakemake.rule}")

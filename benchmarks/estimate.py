@@ -1,0 +1,407 @@
+"""Projected cost of a config, from the Snakemake benchmark files of a finished calibration run.
+
+    python benchmarks/estimate.py --config configs/paper.yaml \
+        [--calibration logs/benchmarks] [--calibration-config config.yaml] [--cores 2 8]
+
+Every job of a rule costs `overhead + k * units` CPU-seconds, where `units` is the rule's cost model below
+(images x epochs x pixels for training, attacked images x iterations x pixels for an attack, ...), `k` is
+fitted per rule (per attack method for `craft`) from the calibration run's `cpu_time` (benchmark TSVs under
+logs/benchmarks/<rule>/**), and `overhead` is the fixed start of a job (imports). A rule without a cost model
+costs its calibrated mean per job. The wall time on N cores is the larger of the CPU time spread over N
+cores and the critical path (the longest job of each stage in a row). benchmarks/README.md, "Estimate".
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Training-set and test-set sizes, image shape and classes of the datasets the pipeline downloads.
+KNOWN = {
+    "cifar10": {"train": 50000, "test": 10000, "shape": (32, 32, 3), "classes": 10},
+    "stl10": {"train": 5000, "test": 8000, "shape": (96, 96, 3), "classes": 10},
+}
+MNIST5K = 5000
+TF_RULES = ("train", "craft", "evaluate", "robustness")
+# A job's fixed CPU-seconds (imports, tracing): by default the cheapest calibration job of its kind, a
+# TensorFlow job or another; these only where the calibration has none.
+OVERHEAD = {"tf": 5.0, "other": 1.5}
+# Stages in dependency order; the critical path takes the longest job of each.
+STAGES = [
+    ["download"],
+    ["prepare"],
+    ["split"],
+    ["train"],
+    ["select_best"],
+    ["craft"],
+    ["evaluate", "robustness", "distances"],
+    ["aggregate"],
+    ["statistics"],
+    ["figure", "table"],
+]
+# A forward pass costs about a third of a training step (forward + backward + update).
+FORWARD = 1 / 3
+
+
+class EstimateError(ValueError):
+    """The calibration run or a config cannot be read."""
+
+
+# --- datasets -------------------------------------------------------------------------------------
+
+
+def _npz_shapes(path: Path) -> dict:
+    """Array shapes of an .npz from its headers, without reading the arrays."""
+    shapes = {}
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            with z.open(name) as f:
+                major, _ = np.lib.format.read_magic(f)
+                read = (
+                    np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                )
+                shape, _, _ = read(f)
+            shapes[name.removesuffix(".npy")] = shape
+    return shapes
+
+
+def _h5_shapes(path: Path) -> dict:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return {k: f[k].shape for k in f if hasattr(f[k], "shape")}
+
+
+def dataset_facts(name: str, ds: dict, root: Path = ROOT) -> dict:
+    """Train/test sizes, image shape and class count of one configured dataset."""
+    kind = ds["kind"]
+    if kind in KNOWN:
+        return dict(KNOWN[kind])
+    if kind == "mnist5k":
+        test = math.ceil(MNIST5K * ds.get("test_fraction", 0.2))
+        return {"train": MNIST5K - test, "test": test, "shape": (32, 32, 1), "classes": 10}
+    if kind == "arrays":
+        path = Path(ds["path"])
+        path = path if path.is_absolute() else root / path
+        prepared = root / "resources" / f"{name}.h5"
+        source = path if path.exists() else prepared
+        if not source.exists():
+            raise EstimateError(f"dataset {name}: neither {path} nor {prepared} exists to read its size from")
+        shapes = _npz_shapes(source) if source.suffix == ".npz" else _h5_shapes(source)
+        try:
+            return {
+                "train": shapes["x_train"][0],
+                "test": shapes["x_test"][0],
+                "shape": tuple(shapes["x_train"][1:]),
+                "classes": ds.get("classes", 10),
+            }
+        except KeyError as err:
+            raise EstimateError(f"dataset {name}: {source} has no {err}") from err
+    raise EstimateError(f"dataset {name}: unknown kind {kind!r}")
+
+
+# --- jobs and their cost units --------------------------------------------------------------------
+
+
+def attack_iterations(params: dict) -> float:
+    """Gradient steps per attacked image."""
+    method = params["method"]
+    if method == "fgsm":
+        return 1.0
+    if method == "pgd":
+        return float(params.get("max_iter", 100)) * (1 + params.get("num_random_init", 0))
+    if method == "cw":
+        return float(params.get("binary_search_steps", 5)) * params.get("max_iter", 50)
+    return float(params.get("max_iter", 1))
+
+
+def metric_snapshots(epochs: int, every: int) -> int:
+    chosen = [e for e in range(1, epochs + 1) if e % every == 0]
+    return len(chosen) + (not chosen or chosen[-1] != epochs)
+
+
+def jobs(config: dict, facts: dict[str, dict]) -> list[dict]:
+    """Every job the config runs, as {rule, key (craft: the attack method), units}."""
+    out = []
+    folds, epochs = config["folds"], config["epochs"]
+    regimes, attacks = list(config["regimes"]), config["attacks"]
+    samples = config["attack"]["samples"]
+    metrics = config["metrics"]
+    clever = metrics.get("clever", {})
+    er = metrics.get("empirical_robustness", {})
+    figures = 5
+    for name, ds in config["datasets"].items():
+        f = facts[name]
+        pixels = float(np.prod(f["shape"]))
+        n_train, n_test = f["train"], f["test"]
+        attacked = min(samples, n_test)
+        metric_samples = min(metrics["samples"], attacked)
+        if ds["kind"] in KNOWN and "archive" not in ds:
+            out.append({"rule": "download", "key": "download", "units": 1.0})
+        out.append({"rule": "prepare", "key": "prepare", "units": (n_train + n_test) * pixels})
+        out.append({"rule": "split", "key": "split", "units": float(n_train)})
+        for _regime in regimes:
+            for _fold in range(folds):
+                val = n_train / folds
+                train_units = epochs * pixels * (n_train - val + FORWARD * (val + n_test))
+                out.append({"rule": "train", "key": "train", "units": train_units})
+                out.append({"rule": "select_best", "key": "select_best", "units": float(epochs)})
+                for params in attacks.values():
+                    # the attack set is chosen by one forward pass over the test images
+                    units = attacked * attack_iterations(params) * pixels + FORWARD * n_test * pixels
+                    out.append({"rule": "craft", "key": params["method"], "units": units})
+                    out.append({"rule": "distances", "key": "distances", "units": attacked * pixels})
+                sets = n_test + len(attacks) * attacked
+                out.append({"rule": "evaluate", "key": "evaluate", "units": FORWARD * epochs * sets * pixels})
+                points = clever.get("nb_batches", 50) * clever.get("batch_size", 16) * (f["classes"] - 1)
+                steps = er.get("eps_max", 1.0) / er.get("eps_step", 0.01)
+                units = metric_snapshots(epochs, metrics.get("every", 1)) * metric_samples * pixels
+                out.append(
+                    {"rule": "robustness", "key": "robustness", "units": units * (points + FORWARD * steps)}
+                )
+        for _ in range(4):  # summaries
+            out.append({"rule": "aggregate", "key": "aggregate", "units": float(len(regimes) * folds)})
+        out.append({"rule": "statistics", "key": "statistics", "units": 1.0})
+        for _ in range(figures):
+            out.append({"rule": "figure", "key": "figure", "units": 1.0})
+        for _ in regimes:
+            out.append({"rule": "table", "key": "table", "units": 1.0})
+    return out
+
+
+# Rules whose per-job cost does not scale (a few seconds of Python each): their calibrated mean is used.
+FLAT = {"download", "select_best", "aggregate", "statistics", "figure", "table"}
+
+
+# --- calibration ----------------------------------------------------------------------------------
+
+
+def read_benchmarks(directory) -> pd.DataFrame:
+    """One row per benchmark TSV under `directory`/<rule>/**: rule, dataset, path, seconds (wall), cpu
+    (CPU-seconds)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise EstimateError(f"{directory}: no such directory; run the calibration config first")
+    rows = []
+    for tsv in sorted(directory.rglob("*.tsv")):
+        rel = tsv.relative_to(directory)
+        if len(rel.parts) < 2:
+            continue
+        try:
+            frame = pd.read_csv(tsv, sep="\t")
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise EstimateError(f"{tsv}: not a Snakemake benchmark file ({err})") from err
+        if "s" not in frame or frame.empty:
+            raise EstimateError(f"{tsv}: no `s` column or no rows; not a Snakemake benchmark file")
+        wall = float(frame["s"].mean())
+        cpu = float(frame["cpu_time"].mean()) if "cpu_time" in frame else float("nan")
+        # a job that waited on I/O or a sleeping child can show less CPU than it held a core
+        rows.append(
+            {
+                "rule": rel.parts[0],
+                # every benchmark path is <rule>/<dataset>/... or <rule>/<dataset>.tsv
+                "dataset": rel.parts[1] if len(rel.parts) > 2 else Path(rel.parts[1]).stem,
+                "path": str(rel),
+                "seconds": wall,
+                "cpu": cpu if cpu > 0 else wall,
+            }
+        )
+    if not rows:
+        raise EstimateError(f"{directory}: no benchmark TSVs under <rule>/")
+    return pd.DataFrame(rows)
+
+
+def _attack_of(path: str) -> str:
+    return Path(path).stem
+
+
+def kind(rule: str) -> str:
+    return "tf" if rule in TF_RULES else "other"
+
+
+def overhead(rule: str, overheads: dict | None = None) -> float:
+    return (overheads or OVERHEAD)[kind(rule)]
+
+
+def measured_overheads(bench: pd.DataFrame) -> dict:
+    """The cheapest job of each kind: mostly imports and tracing (e.g. FGSM on a few hundred images)."""
+    out = dict(OVERHEAD)
+    for k, group in bench.groupby(bench["rule"].map(kind)):
+        out[k] = float(group["cpu"].min())
+    return out
+
+
+def calibrate(
+    bench: pd.DataFrame, config: dict, facts: dict[str, dict], overheads: dict | None = None
+) -> dict:
+    """Per (rule, key): CPU-seconds per unit (`k`) or, for flat rules, mean CPU-seconds per job; under
+    "overhead" the fixed CPU-seconds per job of each kind (`overheads`, else measured_overheads)."""
+    calibration_jobs = jobs(config, facts)
+    units = defaultdict(list)
+    for job in calibration_jobs:
+        units[(job["rule"], job["key"])].append(job["units"])
+    methods = {name: a["method"] for name, a in config["attacks"].items()}
+    measured = defaultdict(list)
+    # runs of other configs may share the folder: only this config's datasets calibrate
+    bench = bench[bench["dataset"].isin(list(config["datasets"]))]
+    if bench.empty:
+        raise EstimateError(f"no benchmark files of the calibration datasets {', '.join(config['datasets'])}")
+    overheads = overheads or measured_overheads(bench)
+    for row in bench.itertuples():
+        key = row.rule
+        if row.rule == "craft":
+            key = methods.get(_attack_of(row.path))
+            if key is None:
+                continue  # an attack the calibration config no longer names
+        measured[(row.rule, key)].append(row.cpu)
+    model = {"overhead": overheads}
+    for (rule, key), cpu in measured.items():
+        mean = float(np.mean(cpu))
+        if rule in FLAT or (rule, key) not in units:
+            model[(rule, key)] = {"flat": mean}
+        else:
+            per_unit = max(mean - overhead(rule, overheads), 0.0) / float(np.mean(units[(rule, key)]))
+            model[(rule, key)] = {"k": per_unit}
+    return model
+
+
+def project(model: dict, config: dict, facts: dict[str, dict]) -> pd.DataFrame:
+    """Per job of `config`: its rule and projected CPU-seconds."""
+    rows = []
+    for job in jobs(config, facts):
+        rule, key = job["rule"], job["key"]
+        entry = model.get((rule, key))
+        note = ""
+        if entry is None and rule == "craft":
+            # a method the calibration did not run: the mean rate of the ones it did, per iteration
+            rates = [m["k"] for key_, m in model.items() if key_[0] == "craft" and "k" in m]
+            entry = {"k": float(np.mean(rates))} if rates else None
+            note = f"{key}: not calibrated, mean craft rate"
+        if entry is None:
+            rows.append({"rule": rule, "cpu": float("nan"), "note": "not in the calibration run"})
+            continue
+        cpu = (
+            entry["flat"]
+            if "flat" in entry
+            else overhead(rule, model["overhead"]) + entry["k"] * job["units"]
+        )
+        rows.append({"rule": rule, "cpu": cpu, "note": note})
+    return pd.DataFrame(rows)
+
+
+def wall_time(projected: pd.DataFrame, cores: int, threads: int = 1) -> float:
+    """Seconds on `cores` cores: CPU time spread over them, or the critical path if that is longer."""
+    spread = projected["cpu"].sum(skipna=True) / cores
+    longest = projected.groupby("rule")["cpu"].max()
+    # a job with `threads` threads runs its CPU time over that many cores (at best)
+    parallel = min(threads, cores)
+    path = sum(max((longest.get(r, 0.0) for r in stage), default=0.0) for stage in STAGES)
+    path = path / parallel
+    return float(max(spread, path))
+
+
+def estimate(
+    target: dict, calibration: dict, bench: pd.DataFrame, root: Path = ROOT, overheads: dict | None = None
+) -> pd.DataFrame:
+    """Per job of `target`: rule and projected CPU-seconds."""
+    target_facts = {n: dataset_facts(n, d, root) for n, d in target["datasets"].items()}
+    calib_facts = {n: dataset_facts(n, d, root) for n, d in calibration["datasets"].items()}
+    model = calibrate(bench, calibration, calib_facts, overheads)
+    return project(model, target, target_facts)
+
+
+def summary(projected: pd.DataFrame) -> pd.DataFrame:
+    table = projected.groupby("rule", sort=False).agg(jobs=("cpu", "size"), cpu_hours=("cpu", "sum"))
+    table["cpu_hours"] /= 3600
+    return table
+
+
+def load_config(path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise EstimateError(f"{path}: config not found")
+    return yaml.safe_load(path.read_text())
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", required=True, help="the config to estimate")
+    parser.add_argument("--calibration", default="logs/benchmarks", help="benchmark folder of a finished run")
+    parser.add_argument("--calibration-config", default="config.yaml", help="the config of that run")
+    parser.add_argument("--cores", type=int, nargs="+", default=[2, 8])
+    parser.add_argument(
+        "--overhead",
+        type=float,
+        nargs=2,
+        metavar=("TF", "OTHER"),
+        help="fixed CPU-seconds per TensorFlow job and per other job (default: the cheapest calibration job)",
+    )
+    parser.add_argument(
+        "--measured", help="benchmark folder of a finished run of --config: compare the projection with it"
+    )
+    args = parser.parse_args(argv)
+    try:
+        target, calibration = load_config(args.config), load_config(args.calibration_config)
+        bench = read_benchmarks(args.calibration)
+        overheads = dict(zip(("tf", "other"), args.overhead, strict=True)) if args.overhead else None
+        projected = estimate(target, calibration, bench, overheads=overheads)
+    except EstimateError as err:
+        print(f"estimate: {err}", file=sys.stderr)
+        return 1
+    table = summary(projected)
+    print(f"{args.config}, calibrated on {args.calibration} ({args.calibration_config}, {len(bench)} jobs)")
+    if not args.overhead:
+        o = measured_overheads(bench[bench["dataset"].isin(list(calibration["datasets"]))])
+        print(
+            "fixed CPU-seconds per job (the cheapest calibration job):"
+            f" TensorFlow {o['tf']:.1f}, other {o['other']:.1f}"
+        )
+    print(table.to_string(float_format=lambda v: f"{v:.2f}"))
+    print(f"total: {table['cpu_hours'].sum():.2f} CPU-hours over {len(projected)} jobs")
+    threads = target.get("compute", {}).get("threads", 1)
+    for cores in args.cores:
+        hours = wall_time(projected, cores, threads) / 3600
+        print(f"wall time on {cores} cores: {hours:.2f} h")
+    for note in sorted(set(projected["note"]) - {""}):
+        print(f"note: {note}")
+    if args.measured:
+        try:
+            compare(projected, read_benchmarks(args.measured), target)
+        except EstimateError as err:
+            print(f"estimate: {err}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def compare(projected: pd.DataFrame, measured: pd.DataFrame, target: dict) -> pd.DataFrame:
+    """Projected against measured CPU-hours per rule, for the target's datasets; prints and returns it."""
+    measured = measured[measured["dataset"].isin(list(target["datasets"]))]
+    table = summary(projected).join(
+        measured.groupby("rule").agg(measured_jobs=("cpu", "size"), measured_hours=("cpu", "sum")),
+        how="outer",
+    )
+    table["measured_hours"] /= 3600
+    table["error_%"] = 100 * (table["cpu_hours"] / table["measured_hours"] - 1)
+    print("\nprojected against measured (CPU-hours):")
+    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    both = table.dropna(subset=["cpu_hours", "measured_hours"])
+    total_p, total_m = both["cpu_hours"].sum(), both["measured_hours"].sum()
+    error = 100 * (total_p / total_m - 1)
+    print(f"total: projected {total_p:.3f}, measured {total_m:.3f} CPU-hours: error {error:+.1f} %")
+    return table
+
+
+if __name__ == "__main__":
+    sys.exit(main())
