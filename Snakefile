@@ -27,6 +27,7 @@ include: "workflow/rules/download.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/attack.smk"
 include: "workflow/rules/metrics.smk"
+include: "workflow/rules/whitebox.smk"
 include: "workflow/rules/report.smk"
 
 

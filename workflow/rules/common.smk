@@ -2,6 +2,8 @@
 
 import json
 
+import yaml
+
 DATASETS = list(config["datasets"])
 REGIMES = list(config["regimes"])
 # sorted: a reordered config.yaml is the same study and must rerun nothing
@@ -13,8 +15,9 @@ FIGURES = [
     "accuracy_asr",
     "clever",
     "sensitivity_robustness",
+    "transfer_whitebox",
 ]
-SUMMARIES = ["history", "evaluation", "robustness", "distances"]
+SUMMARIES = ["history", "evaluation", "robustness", "distances", "whitebox"]
 # Which summaries each figure is drawn from, so a figure reruns only when its own data changes.
 FIGURE_INPUTS = {
     "headline": ["history", "evaluation"],
@@ -22,12 +25,25 @@ FIGURE_INPUTS = {
     "accuracy_asr": ["history", "evaluation"],
     "clever": ["robustness"],
     "sensitivity_robustness": ["robustness"],
+    "transfer_whitebox": ["evaluation", "whitebox"],
 }
 STATISTICS = {"warmup": 3, "confidence": 0.95, "normal": "normal", "overfit": "overfit"}
 STATISTICS.update(config.get("statistics", {}))
 # The claims compare two regimes; they are drawn when both named regimes exist.
 CLAIMS = STATISTICS["normal"] in REGIMES and STATISTICS["overfit"] in REGIMES
 FOLD_DIR = "results/{dataset}/{regime}/fold{fold}"
+
+
+def schema_defaults(section):
+    """The `default:`s of one config section's keys in the schema (one source for them)."""
+    schema = yaml.safe_load(
+        open(f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+    )
+    keys = schema["properties"][section]["properties"]
+    return {k: v["default"] for k, v in keys.items() if "default" in v}
+
+
+WHITEBOX = {**schema_defaults("whitebox"), **config.get("whitebox", {})}
 COMPUTE = config.get("compute", {})
 TF_ENV = "../../envs/tensorflow.yaml"
 ANALYSIS_ENV = "../../envs/analysis.yaml"

@@ -24,6 +24,10 @@ claims = stats.claims(
     warmup=s["warmup"],
     confidence=s["confidence"],
 )
+if "whitebox" in snakemake.input.keys():
+    whitebox = aggregate.stack(aggregate.read_fold_frames(snakemake.input.whitebox))
+    extra = stats.whitebox_claims(whitebox, s["normal"], s["overfit"], s["warmup"], s["confidence"])
+    claims = pd.concat([claims, extra], ignore_index=True)
 log.info("claims:\n%s", claims.to_string())
 io.write_csv(claims, snakemake.output.csv)
 io.write_text(claims.to_markdown(index=False) + "\n", snakemake.output.md)
