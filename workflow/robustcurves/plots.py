@@ -195,6 +195,6 @@ def transfer_whitebox(evaluation: pd.DataFrame, whitebox: pd.DataFrame, dataset:
     flagged, total = _masked_snapshots(whitebox)
     title = (
         f"{dataset}: transfer vs white-box attacks; gradient-masking flags on {flagged} of {total} "
-        f"snapshots\n{_folds_note(whitebox)}"
+        f"snapshots\n{_folds_note(_pick(whitebox, quantity='success_rate'))}"
     )
     return _finish(fig, title)
