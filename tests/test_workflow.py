@@ -13,7 +13,14 @@ from workflow_utils import planned_jobs, snakemake, workflow_copy
 pytestmark = pytest.mark.slow
 TINY = "tests/config/tiny.yaml"
 REGIMES, FOLDS, ATTACKS, EPOCHS = ["normal", "overfit"], [0, 1], ["fgsm", "pgd", "cw"], 3
-FIGURES = ["headline", "training_curves", "accuracy_asr", "clever", "sensitivity_robustness"]
+FIGURES = [
+    "headline",
+    "training_curves",
+    "accuracy_asr",
+    "clever",
+    "sensitivity_robustness",
+    "transfer_whitebox",
+]
 
 
 @pytest.fixture(scope="session")
@@ -119,6 +126,27 @@ def test_robustness_per_snapshot(run):
         assert rob["empirical_robustness"].dropna().between(0, 1).all()
 
 
+def test_whitebox_per_snapshot(run):
+    for d in fold_dirs(run):
+        wb = pd.read_csv(d / "whitebox.csv")
+        best = json.loads((d / "best_epoch.json").read_text())["epoch"]
+        assert set(wb["epoch"]) == {2, 3, best}  # every: 2, the last, and the best
+        assert wb.loc[wb["best"], "epoch"].unique().tolist() == [best]
+        assert set(wb["attack"]) == {"pgd", "apgd-ce", "apgd-dlr", "worst", "cw"}
+        assert (wb["images"] == 8).all() and (wb["attacked"] <= 8).all()
+        linf = wb[wb["attack"] != "cw"]
+        assert sorted(linf["eps"].unique()) == pytest.approx([4 / 255, 0.1, 0.3])
+        assert linf["robust_accuracy"].between(0, 1).all() and (linf["median_min_eps"] >= 0).all()
+        assert wb[wb["attack"] == "cw"]["success_rate"].between(0, 1).all()
+        for flag in ("masking", "masking_apgd_below_pgd", "masking_not_growing"):
+            assert wb[flag].isin([True, False]).all()
+    summary = pd.read_csv(run / "results/mnist5k/summary/whitebox.csv")
+    assert set(summary["regime"]) == set(REGIMES) and summary["folds"].max() == 2
+    claims = pd.read_csv(run / "results/mnist5k/tables/claims.csv")
+    assert claims["claim"].str.contains("white-box apgd-ce").any()
+    assert claims["claim"].str.contains("white-box cw").any()
+
+
 def test_summaries_figures_and_tables(run):
     res = run / "results/mnist5k"
     hist = pd.read_csv(res / "summary/history.csv")
@@ -169,11 +197,12 @@ def test_changing_one_attack_reruns_only_that_attack_and_its_dependants(run, tmp
     jobs = changed_config(run, tmp_path, lambda c: c["attacks"]["cw"].update(max_iter=21))
     per_fold = len(REGIMES) * len(FOLDS)
     assert jobs.pop("craft") == jobs.pop("distances") == jobs.pop("evaluate") == per_fold
-    # summaries of evaluation and distances; the ASR and headline figures; tables; statistics; the
+    # summaries of evaluation and distances; the ASR, headline and transfer_whitebox figures; tables;
+    # statistics; the
     # tables' HTML versions and the report's front page (headline figure and claims)
     assert jobs == {
         "aggregate": 2,
-        "figure": 2,
+        "figure": 3,
         "table": len(REGIMES),
         "statistics": 1,
         "html_table": len(REGIMES) + 1,

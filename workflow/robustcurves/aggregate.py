@@ -103,3 +103,20 @@ def distances(frames: dict[tuple[str, int, str], pd.DataFrame]) -> pd.DataFrame:
     summary = summary.merge(pooled, on=["regime", "attack", "quantity"], how="left")
     summary["images"] = summary["images"].fillna(0).astype(int)
     return summary
+
+
+WHITEBOX_VALUES = [
+    "clean_accuracy", "robust_accuracy", "success_rate", "median_min_eps", "median_l2", "median_min_l2",
+    "masking",
+]  # fmt: skip
+
+
+def whitebox(frames) -> pd.DataFrame:
+    """Per regime, epoch, attack and eps (empty for CW): mean and std over folds of the white-box
+    measures; `masking` is the fraction of folds whose snapshot was flagged."""
+    df = stack(frames)
+    df["masking"] = df["masking"].astype(float)
+    keys = ["regime", "epoch", "attack", "eps"]
+    long = df.melt(id_vars=[*keys, "fold"], value_vars=WHITEBOX_VALUES, var_name="quantity")
+    grouped = long.groupby([*keys, "quantity"], sort=True, dropna=False)["value"]
+    return grouped.agg(mean="mean", std="std", folds="count").reset_index()

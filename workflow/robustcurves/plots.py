@@ -10,11 +10,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-FIGURES = ("headline", "training_curves", "accuracy_asr", "clever", "sensitivity_robustness")
 RATE = (0.0, 1.0)  # accuracy, ASR
 NONNEGATIVE = (0.0, None)  # losses, sensitivities, distances, CLEVER
 
@@ -193,3 +193,46 @@ def headline(history: pd.DataFrame, evaluation: pd.DataFrame, dataset: str, regi
         f"(mean ASR over epochs {', '.join(f'{r} {v:.2f}' for r, v in last.items())})"
     )
     return _finish(fig, f"{title}\n{_folds_note(evaluation)}")
+
+
+def _masked_snapshots(whitebox: pd.DataFrame) -> tuple[int, int]:
+    """(flagged, all) fold snapshots: `masking` is per snapshot, repeated on each of its rows."""
+    per = _pick(whitebox, quantity="masking").drop_duplicates(["regime", "epoch"])
+    return int(round((per["mean"] * per["folds"]).sum())), int(per["folds"].sum())
+
+
+def transfer_whitebox(evaluation: pd.DataFrame, whitebox: pd.DataFrame, dataset: str, regimes: list[str]):
+    """Transfer ASR (sets crafted on the best snapshot, replayed) beside white-box success against each
+    snapshot itself at the largest grid eps and CW's; below, the median minimal L∞ eps per snapshot."""
+    fig, axes = _regime_axes(regimes, rows=2, sharey="row")
+    transfer = [a for a in evaluation["attack"].unique() if a != "clean"]
+    linf = [a for a in whitebox["attack"].unique() if a != "cw"]
+    top = whitebox["eps"].max()
+    for col, regime in enumerate(regimes):
+        ax = axes[0, col]
+        for i, attack in enumerate(transfer):
+            _band(ax, _pick(evaluation, regime=regime, attack=attack, quantity="asr"), f"{attack} (transfer)",
+                  f"C{i}", "--")  # fmt: skip
+        for i, attack in enumerate(linf):
+            rows = _pick(whitebox, regime=regime, attack=attack, quantity="success_rate")
+            _band(ax, rows[rows["eps"] == top], f"{attack} (white-box, eps {top:g})", f"C{len(transfer) + i}")
+        cw = _pick(whitebox, regime=regime, attack="cw", quantity="success_rate")
+        if len(cw):
+            _band(ax, cw, "cw (white-box)", "k")
+        ax.set(title=regime, ylim=(-0.02, 1.02))
+        ax = axes[1, col]
+        for i, attack in enumerate(linf):
+            rows = _pick(whitebox, regime=regime, attack=attack, quantity="median_min_eps")
+            rows = rows.drop_duplicates("epoch")
+            _band(ax, rows[np.isfinite(rows["mean"])], attack, f"C{len(transfer) + i}", ".-")
+        ax.set_xlabel("epoch")
+    axes[0, 0].set_ylabel("attack success rate")
+    axes[1, 0].set_ylabel("median minimal L∞ eps")
+    axes[0, -1].legend(loc="best", fontsize="x-small")
+    axes[1, -1].legend(loc="best", fontsize="x-small")
+    flagged, total = _masked_snapshots(whitebox)
+    title = (
+        f"{dataset}: transfer vs white-box attacks; gradient-masking flags on {flagged} of {total} "
+        f"snapshots\n{_folds_note(_pick(whitebox, quantity='success_rate'))}"
+    )
+    return _finish(fig, title)

@@ -390,9 +390,11 @@ def claims(
     linf_attacks: dict[str, float],
     warmup: int,
     confidence: float = 0.95,
+    whitebox: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The paper's claims, each with a raw and a Holm-adjusted verdict computed from this run, its
-    p-values, the numbers behind it and what was excluded.
+    """The paper's claims (and ours on the white-box stage, given its frame), each with a raw and a
+    Holm-adjusted verdict computed from this run, its p-values, the numbers behind it and what was
+    excluded.
 
     evaluation / robustness: per-fold frames with a regime column; distances: the fold summary
     (regime, attack, quantity, mean, std, folds); linf_attacks: attack name → its eps. Degenerate
@@ -417,5 +419,42 @@ def claims(
         row | {"excluded": "none (per-image distances of the crafted sets)"}
         for row in distance_claims(distances, cw=cw, linf_attacks=linf_attacks)
     ]
+    if whitebox is not None:
+        rows += [
+            row | {"excluded": "none (every attacked snapshot; masking flags in whitebox.csv)"}
+            for row in whitebox_claims(whitebox, normal=normal, overfit=overfit, **common)
+        ]
     table = holm_verdicts(pd.DataFrame(rows), confidence)
     return table[["claim", "verdict", "verdict_holm", "p_value", "p_holm", "evidence", "excluded"]]
+
+
+def whitebox_claims(whitebox, *, normal: str, overfit: str, warmup: int, confidence: float) -> list[dict]:
+    """Ours, beyond the paper: is the overfit regime more robust when each snapshot is attacked itself?
+    Per APGD loss (and the worst case over the L∞ attacks) by the median minimal L∞ eps, and for CW by
+    the median minimal L2: paired differences overfit − normal at matched epochs after `warmup`, per
+    fold, then a t-interval over folds.
+
+    whitebox: the per-fold whitebox.csv tables stacked, with regime and fold columns. A median of `inf`
+    (more than half the images resisted every grid eps) leaves that fold out of the interval.
+    """
+    rows = []
+    measures = [(a, "median_min_eps", "median minimal L∞ eps") for a in ("apgd-ce", "apgd-dlr", "worst")]
+    measures.append(("cw", "median_min_l2", "median minimal L2"))
+    for attack, value, label in measures:
+        df = whitebox[whitebox["attack"] == attack]
+        if df.empty:
+            continue
+        df = df.drop_duplicates(["regime", "fold", "epoch"]).replace([np.inf, -np.inf], np.nan)
+        a, b = (df[df["regime"] == r][["fold", "epoch", value]] for r in (overfit, normal))
+        d = paired_difference(a, b, value, warmup, confidence)
+        verdict = sign_verdict(d, "positive")
+        rows.append(
+            _row(
+                f"The {overfit} regime is more robust under white-box {attack} ({label} higher)",
+                verdict,
+                f"{label} {overfit} − {normal} at matched epochs after {warmup}, each snapshot attacked "
+                f"itself, paired by fold: {_fmt(d)}",
+                pvalue(d, "positive", verdict),
+            )
+        )
+    return rows

@@ -2,6 +2,8 @@
 
 import json
 
+import yaml
+
 DATASETS = list(config["datasets"])
 REGIMES = list(config["regimes"])
 # sorted: a reordered config.yaml is the same study and must rerun nothing
@@ -13,8 +15,9 @@ FIGURES = [
     "accuracy_asr",
     "clever",
     "sensitivity_robustness",
+    "transfer_whitebox",
 ]
-SUMMARIES = ["history", "evaluation", "robustness", "distances"]
+SUMMARIES = ["history", "evaluation", "robustness", "distances", "whitebox"]
 # Which summaries each figure is drawn from, so a figure reruns only when its own data changes.
 FIGURE_INPUTS = {
     "headline": ["history", "evaluation"],
@@ -22,6 +25,7 @@ FIGURE_INPUTS = {
     "accuracy_asr": ["history", "evaluation"],
     "clever": ["robustness"],
     "sensitivity_robustness": ["robustness"],
+    "transfer_whitebox": ["evaluation", "whitebox"],
 }
 # config is validated with the schema's defaults filled in (robustcurves/config.py): no defaults here
 STATISTICS = config["statistics"]
@@ -31,6 +35,7 @@ FOLD_DIR = "results/{dataset}/{regime}/fold{fold}"
 COMPUTE = config["compute"]
 # `compute.gpu` picks the CUDA build of TensorFlow for --use-conda (README "GPU")
 TF_ENV = "../../envs/tensorflow{}.yaml".format("-gpu" if COMPUTE["gpu"] else "")
+WHITEBOX = config["whitebox"]
 ANALYSIS_ENV = "../../envs/analysis.yaml"
 
 

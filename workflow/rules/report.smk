@@ -79,6 +79,7 @@ rule statistics:
         evaluation=lambda wc: fold_outputs("evaluation.csv", wc.dataset),
         robustness=lambda wc: fold_outputs("robustness.csv", wc.dataset),
         distances="results/{dataset}/summary/distances.csv",
+        whitebox=lambda wc: fold_outputs("whitebox.csv", wc.dataset),
     output:
         trends="results/{dataset}/summary/trends.csv",
         csv=report(

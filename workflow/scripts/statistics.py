@@ -13,6 +13,9 @@ distances = pd.read_csv(snakemake.input.distances)
 s = p.statistics
 trends = stats.trend_table(evaluation, robustness, s["warmup"], s["confidence"])
 io.write_csv(trends, snakemake.output.trends)
+whitebox = None
+if "whitebox" in snakemake.input.keys():
+    whitebox = aggregate.stack(aggregate.read_fold_frames(snakemake.input.whitebox))
 claims = stats.claims(
     evaluation,
     robustness,
@@ -23,6 +26,7 @@ claims = stats.claims(
     linf_attacks=p.linf_attacks,
     warmup=s["warmup"],
     confidence=s["confidence"],
+    whitebox=whitebox,
 )
 log.info("claims:\n%s", claims.to_string())
 io.write_csv(claims, snakemake.output.csv)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cw, fgsm, pgd
+from . import apgd, cw, fgsm, pgd
 
-ATTACKS = {"fgsm": fgsm.fgsm, "pgd": pgd.pgd, "cw": cw.cw}
+ATTACKS = {"fgsm": fgsm.fgsm, "pgd": pgd.pgd, "cw": cw.cw, "apgd": apgd.apgd}
 METHODS = tuple(ATTACKS)
 
 
