@@ -141,7 +141,7 @@ def test_a_two_line_config_is_the_default_run(tmp_path, default_dag):
 def test_a_three_line_config_changes_only_what_it_says(tmp_path, default_dag):
     jobs, files = dry_run(tmp_path, {**SHORT, "folds": 2, "epochs": 3})
     default_jobs, default_files = default_dag
-    per_fold = {"train", "select_best", "robustness", "evaluate", "craft", "distances"}
+    per_fold = {"train", "select_best", "robustness", "evaluate", "craft", "distances", "whitebox"}
     assert jobs == {k: v * 2 // 5 if k in per_fold else v for k, v in default_jobs.items()}
     assert files == [f for f in default_files if not any(f"/fold{k}/" in f for k in (2, 3, 4))]
 
@@ -188,3 +188,11 @@ def test_every_setting_has_its_default_in_the_schema():
     # the rules and scripts read the validated config without defaults of their own
     schema = yaml.safe_load(SCHEMA.read_text())
     assert list(properties_without_default(schema)) == []
+
+
+def test_every_figure_has_its_style_section_and_no_other():
+    from robustcurves import registry
+
+    figures = yaml.safe_load(SCHEMA.read_text())["properties"]["figures"]["properties"]
+    sections = {k for k, v in figures.items() if v.get("$ref") == "#/$defs/style"}
+    assert sections == set(registry.FIGURES)

@@ -8,19 +8,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from robustcurves import registry
 from workflow_utils import planned_jobs, snakemake, workflow_copy
 
 pytestmark = pytest.mark.slow
 TINY = "tests/config/tiny.yaml"
 REGIMES, FOLDS, ATTACKS, EPOCHS = ["normal", "overfit"], [0, 1], ["fgsm", "pgd", "cw"], 3
-FIGURES = [
-    "headline",
-    "training_curves",
-    "accuracy_asr",
-    "clever",
-    "sensitivity_robustness",
-    "transfer_whitebox",
-]
+FIGURES = list(registry.FIGURES)
 
 
 @pytest.fixture(scope="session")

@@ -175,9 +175,9 @@ def save(fig, paths, dpi: int = 150) -> None:
 
 
 def headline(history: pd.DataFrame, evaluation: pd.DataFrame, dataset: str, regimes: list[str], attack=None):
-    """Both regimes side by side: clean test accuracy and the CW attack success rate per epoch."""
-    attacks = [a for a in evaluation["attack"].unique() if a != "clean"]
-    attack = attack or ("cw" if "cw" in attacks else attacks[-1])
+    """Both regimes side by side: clean test accuracy and the success rate of `attack` (the claims' CW
+    attack; without one, the last attack) per epoch."""
+    attack = attack or [a for a in evaluation["attack"].unique() if a != "clean"][-1]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
     for i, regime in enumerate(regimes):
         _band(axes[0], _pick(history, regime=regime, quantity="test_accuracy"), regime, f"C{i}", bounds=RATE)
@@ -236,3 +236,10 @@ def transfer_whitebox(evaluation: pd.DataFrame, whitebox: pd.DataFrame, dataset:
         f"snapshots\n{_folds_note(_pick(whitebox, quantity='success_rate'))}"
     )
     return _finish(fig, title)
+
+
+def draw(figure: str, summaries: dict[str, pd.DataFrame], *, dataset: str, regimes: list[str], attack=None):
+    """The figure named `figure` (robustcurves.registry.FIGURES) from its summaries, given by name;
+    `attack` is the one the headline follows, as the claims do."""
+    extra = {"attack": attack} if figure == "headline" else {}
+    return globals()[figure](**summaries, dataset=dataset, regimes=regimes, **extra)

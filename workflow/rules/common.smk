@@ -1,32 +1,15 @@
 # Names, paths and parameter look-ups shared by the rules.
 
-import json
-
-import yaml
+from robustcurves import registry
 
 DATASETS = list(config["datasets"])
 REGIMES = list(config["regimes"])
 # sorted: a reordered config.yaml is the same study and must rerun nothing
 ATTACKS = sorted(config["attacks"])
 FOLDS = list(range(config["folds"]))
-FIGURES = [
-    "headline",
-    "training_curves",
-    "accuracy_asr",
-    "clever",
-    "sensitivity_robustness",
-    "transfer_whitebox",
-]
-SUMMARIES = ["history", "evaluation", "robustness", "distances", "whitebox"]
-# Which summaries each figure is drawn from, so a figure reruns only when its own data changes.
-FIGURE_INPUTS = {
-    "headline": ["history", "evaluation"],
-    "training_curves": ["history"],
-    "accuracy_asr": ["history", "evaluation"],
-    "clever": ["robustness"],
-    "sensitivity_robustness": ["robustness"],
-    "transfer_whitebox": ["evaluation", "whitebox"],
-}
+# figure and summary names, and the summaries each figure reads: one registry (robustcurves/registry.py)
+FIGURES = list(registry.FIGURES)
+SUMMARIES = list(registry.SUMMARIES)
 # config is validated with the schema's defaults filled in (robustcurves/config.py): no defaults here
 STATISTICS = config["statistics"]
 # The claims compare two regimes; they are drawn when both named regimes exist.
@@ -171,11 +154,11 @@ def summary_inputs(wildcards):
 
 
 def figure_inputs(wildcards):
-    return expand(
-        "results/{dataset}/summary/{summary}.csv",
-        dataset=wildcards.dataset,
-        summary=FIGURE_INPUTS[wildcards.figure],
-    )
+    """The figure's summaries, named: the script hands them to the plot function by keyword."""
+    return {
+        name: f"results/{wildcards.dataset}/summary/{name}.csv"
+        for name in registry.FIGURES[wildcards.figure]
+    }
 
 
 def figure_style(wildcards):

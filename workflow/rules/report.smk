@@ -21,7 +21,7 @@ rule aggregate:
 
 rule figure:
     input:
-        figure_inputs,
+        unpack(figure_inputs),
     output:
         report(
             expand(
@@ -44,6 +44,7 @@ rule figure:
     params:
         regimes=REGIMES,
         style=figure_style,
+        attack=cw_attack(),
     script:
         "../scripts/figure.py"
 

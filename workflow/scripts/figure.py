@@ -7,8 +7,8 @@ import pandas as pd
 from robustcurves import plots
 
 w, p = snakemake.wildcards, snakemake.params
-summaries = {path.rsplit("/", 1)[-1].removesuffix(".csv"): pd.read_csv(path) for path in snakemake.input}
+summaries = {name: pd.read_csv(path) for name, path in snakemake.input.items()}
 plots.theme(p.style["context"])
-fig = getattr(plots, w.figure)(*summaries.values(), dataset=w.dataset, regimes=p.regimes)
+fig = plots.draw(w.figure, summaries, dataset=w.dataset, regimes=p.regimes, attack=p.attack)
 plots.save(fig, snakemake.output, dpi=p.style["dpi"])
 log.info("wrote %s", ", ".join(snakemake.output))
