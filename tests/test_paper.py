@@ -133,7 +133,7 @@ def test_paper_comparison_is_planned_for_paper_datasets_only(tmp_path):
         assert jobs.get("paper_comparison", 0) == (name == "paper")
 
 
-def test_paper_comparison_rule_writes_its_tables(tmp_path):
+def test_paper_comparison_and_table_rules_write_their_tables(tmp_path):
     work = workflow_copy(tmp_path / "w")
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump(tiny_arrays_config(tmp_path, paper="cifar10")))
@@ -147,7 +147,11 @@ def test_paper_comparison_rule_writes_its_tables(tmp_path):
     summary.parent.mkdir(parents=True)
     aggregate.distances(frames).to_csv(summary, index=False)
     target = "results/mine/tables/paper_comparison.md"
-    snakemake(work, target, "--configfile", str(config), "--allowed-rules", "paper_comparison")
+    table_md = "results/mine/tables/distances_normal.md"
+    snakemake(
+        work, target, table_md, "--configfile", str(config), "--allowed-rules", "paper_comparison", "table"
+    )
+    assert "L2 per pixel (paper's)" in (work / table_md).read_text()
     table = pd.read_csv(work / "results/mine/tables/paper_comparison.csv")
     assert len(table) == 2 * 3 * 4 and set(table["table"]) == {2, 4}
     assert "within paper's ±" in (work / target).read_text()
