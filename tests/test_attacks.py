@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from conftest import separable
-from robustcurves import art_adapter, attacks, metrics, models, selection, training
+from robustcurves import art_adapter, attacks, measures, metrics, models, selection, training
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_minimal_fgsm_is_arts_minimal_fgsm(trained, eps_step, eps_max, batch_siz
     art = FastGradientMethod(
         art_adapter.classifier(model), norm=np.inf, eps=eps_max, eps_step=eps_step, minimal=True
     ).generate(x)
-    ours, success = metrics.minimal_fgsm(model, x, eps_step, eps_max, batch_size=batch_size)
+    ours, success = measures.minimal_fgsm(model, x, eps_step, eps_max, batch_size=batch_size)
     np.testing.assert_array_equal(ours, art if eps_step <= eps_max else x)
     assert success.sum() == (models.predict(models.logits_fn(model), art) != model(x).numpy().argmax(1)).sum()
     if eps_step <= eps_max:

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from conftest import separable
-from robustcurves import aggregate, attacks, evaluation, metrics, models, plots, tables, training
+from robustcurves import aggregate, attacks, evaluation, measures, metrics, models, plots, tables, training
 
 
 @pytest.fixture(scope="module")
@@ -138,9 +138,9 @@ def test_collapsed_network_is_flagged_warned_and_excluded(collapsed, snapshots):
 
 
 def test_degenerate_flags_follow_their_thresholds():
-    ok = metrics.degenerate(np.array([0] * 98 + [1, 2]), np.array([1e-3, 0.0]))
+    ok = measures.degenerate(np.array([0] * 98 + [1, 2]), np.array([1e-3, 0.0]))
     assert not ok["constant_predictions"] and not ok["vanishing_gradients"] and ok["degenerate"] == ""
-    bad = metrics.degenerate(np.array([2] * 99 + [1]), np.array([0.0, 1e-9]))
+    bad = measures.degenerate(np.array([2] * 99 + [1]), np.array([0.0, 1e-9]))
     assert bad["constant_predictions"] and bad["vanishing_gradients"]
     assert "class 2 on 99.0%" in bad["degenerate"]
 

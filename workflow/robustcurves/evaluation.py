@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from . import metrics
+from . import measures, metrics
 from .models import Snapshots, logits_fn, predict
 from .progress import Progress
 
@@ -18,9 +18,9 @@ FLAGS = ("constant_predictions", "vanishing_gradients", "degenerate")
 
 
 def snapshot_flags(model, pred_test: np.ndarray, x_metric: np.ndarray | None) -> dict:
-    """`metrics.degenerate` of one snapshot: its test predictions and its gradients on the metric images."""
-    norms = metrics.input_gradient_norms(model, x_metric) if x_metric is not None and len(x_metric) else []
-    return metrics.degenerate(pred_test, np.asarray(norms))
+    """`measures.degenerate` of one snapshot: its test predictions and its gradients on the metric images."""
+    norms = measures.input_gradient_norms(model, x_metric) if x_metric is not None and len(x_metric) else []
+    return measures.degenerate(pred_test, np.asarray(norms))
 
 
 def evaluate_snapshots(
@@ -31,7 +31,7 @@ def evaluate_snapshots(
     `adversarial` maps attack name → (x_adv, y_true, test_indices); `asr_given_correct` is the success
     rate among the adversarials whose clean originals (x_test[test_indices]) this snapshot classifies
     correctly (NaN without indices or when it gets none right). Each row also carries the snapshot's
-    degeneracy flags (`metrics.degenerate`; gradients on `x_metric`, the fold's metric images).
+    degeneracy flags (`measures.degenerate`; gradients on `x_metric`, the fold's metric images).
     One model is reused across epochs by setting its weights, so the traced forward pass is built once.
     """
     model = snapshots.model()
@@ -80,7 +80,7 @@ def robustness(
     """CLEVER, loss sensitivity and empirical robustness of each chosen snapshot on images x.
 
     Every epoch uses the same `seed` for CLEVER's sampling (common random numbers: neighbouring epochs
-    differ by their weights, not by Monte-Carlo noise). A degenerate snapshot (`metrics.degenerate`:
+    differ by their weights, not by Monte-Carlo noise). A degenerate snapshot (`measures.degenerate`:
     constant predictions on `x_test`, or no input gradient on any of x) gets NaN metrics and the
     reason in `degenerate`. CLEVER: every Weibull fit is checked (`clever.fit_check`); `clever` is the
     mean over images with an accepted fit (the paper's average), `clever_median` their median,
@@ -119,7 +119,7 @@ def robustness(
             scores, reasons = checked["score"], checked["reason"]
         kept = scores[np.isfinite(scores)]
         kinds, counts = np.unique(reasons[reasons != ""], return_counts=True)
-        er, er_n = metrics.empirical_robustness(model, x, **empirical_robustness)
+        er, er_n = measures.empirical_robustness(model, x, **empirical_robustness)
         row |= {
             "clever": float(np.mean(kept)) if len(kept) else nan,
             "clever_median": float(np.median(kept)) if len(kept) else nan,

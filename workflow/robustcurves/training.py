@@ -144,10 +144,11 @@ def train(
 
 
 def _warn_if_degenerate(model, forward, x_test, label: str, epoch: int, images: int = 16) -> None:
-    """Warn when the snapshot collapsed (metrics.degenerate): its robustness would read as "robust"."""
-    from . import metrics
+    """Warn when the snapshot collapsed (measures.degenerate): its robustness would read as "robust"."""
+    from . import measures
 
-    flags = metrics.degenerate(predict(forward, x_test), metrics.input_gradient_norms(model, x_test[:images]))
+    norms = measures.input_gradient_norms(model, x_test[:images])
+    flags = measures.degenerate(predict(forward, x_test), norms)
     if flags["degenerate"]:
         log.warning(
             "%s epoch %d is degenerate, its robustness metrics will be NaN: %s",
