@@ -56,6 +56,21 @@ def test_pgd_stays_in_the_eps_ball_and_beats_fgsm(trained):
     np.testing.assert_array_equal(pgd, again)
 
 
+def test_fold_images_are_the_seeded_draw_of_the_fold_and_purpose():
+    from robustcurves import seeding
+
+    for test_size, samples in ((50, 7), (5, 7), (6, 6)):
+        idx, seed = selection.fold_images(test_size, samples, 3, "mnist5k", "1", "whitebox")
+        assert seed == seeding.derive(3, "mnist5k", "1", "whitebox")
+        # the draw the white-box script made before it used fold_images: results must not change
+        drawn = np.random.default_rng(seed).choice(test_size, min(samples, test_size), replace=False)
+        assert idx.tolist() == sorted(drawn.tolist())
+    idx, seed = selection.fold_images(50, 7, 3, "mnist5k", "1", "robustness")
+    assert seed == seeding.derive(3, "mnist5k", "1", "robustness")
+    assert np.array_equal(idx, selection.metric_indices(50, 7, seed))
+    assert not np.array_equal(idx, selection.fold_images(50, 7, 3, "mnist5k", "2", "robustness")[0])
+
+
 def test_attack_indices_are_correct_ones_capped_and_seeded():
     correct = np.array([True, False, True, True, False, True, True])
     idx = selection.attack_indices(correct, 3, seed=1)

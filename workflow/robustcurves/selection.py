@@ -1,7 +1,10 @@
-"""Which epochs matter: the best snapshot of a fold, and the epochs that get expensive metrics."""
+"""Which epochs and images matter: the best snapshot of a fold, the epochs that get expensive metrics,
+and the test images that attacks and metrics use."""
 
 import numpy as np
 import pandas as pd
+
+from . import seeding
 
 
 def best_epoch(history: pd.DataFrame) -> dict:
@@ -38,3 +41,15 @@ def metric_indices(test_size: int, samples: int, seed: int) -> np.ndarray:
     if test_size <= samples:
         return np.arange(test_size)
     return np.sort(np.random.default_rng(seed).choice(test_size, samples, replace=False))
+
+
+def fold_images(
+    test_size: int, samples: int, seed: int, dataset: str, fold, purpose: str
+) -> tuple[np.ndarray, int]:
+    """A fold's images for one purpose ("robustness", "whitebox"): (sorted test indices, their seed).
+
+    The seed derives from the dataset, fold and purpose, the regime left out: every regime and epoch of
+    a fold is measured on the same images with the same random numbers (a paired design).
+    """
+    fold_seed = seeding.derive(seed, dataset, fold, purpose)
+    return metric_indices(test_size, samples, fold_seed), fold_seed

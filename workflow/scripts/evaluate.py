@@ -2,7 +2,7 @@ from common import setup
 
 log = setup(snakemake, tensorflow=True)
 
-from robustcurves import adversarial, data, evaluation, io, seeding, selection
+from robustcurves import adversarial, data, evaluation, io, selection
 from robustcurves.models import Snapshots
 
 w, p = snakemake.wildcards, snakemake.params
@@ -13,8 +13,7 @@ for attack, path in zip(p.attacks, snakemake.input.adversarial, strict=True):
     adv, _ = adversarial.load(path)
     sets[attack] = (adv["x_adv"], adv["labels"], adv["indices"])
 # the fold's metric images (as the robustness rule draws them), for the vanishing-gradient flag
-seed = seeding.derive(p.seed, w.dataset, w.fold, "robustness")
-idx = selection.metric_indices(len(y_test), p.metric_samples, seed)
+idx, _ = selection.fold_images(len(y_test), p.metric_samples, p.seed, w.dataset, w.fold, "robustness")
 with Snapshots(snakemake.input.snapshots) as snapshots:
     table = evaluation.evaluate_snapshots(snapshots, x_test, y_test, sets, x_metric=x_test[idx])
 log.info("evaluated %d snapshots on clean + %d adversarial sets", table["epoch"].nunique(), len(sets))

@@ -2,16 +2,14 @@ from common import setup
 
 log = setup(snakemake, tensorflow=True)
 
-from robustcurves import data, evaluation, io, seeding, selection
+from robustcurves import data, evaluation, io, selection
 from robustcurves.models import Snapshots
 
 w, p = snakemake.wildcards, snakemake.params
 dataset = data.load(snakemake.input.data)
 x_test, y_test = data.to_float(dataset["x_test"]), dataset["y_test"]
-# One seed per fold, the regime left out: every regime and epoch of a fold is measured on the same
-# random test images with the same CLEVER samples (a paired design with common random numbers).
-seed = seeding.derive(p.seed, w.dataset, w.fold, "robustness")
-idx = selection.metric_indices(len(y_test), p.metrics["samples"], seed)
+# the same images and CLEVER samples for every regime and epoch of a fold (common random numbers)
+idx, seed = selection.fold_images(len(y_test), p.metrics["samples"], p.seed, w.dataset, w.fold, "robustness")
 with Snapshots(snakemake.input.snapshots) as snapshots:
     epochs = selection.metric_epochs(snapshots.epochs, p.metrics["every"])
     log.info("robustness of %d snapshots on %d test images", len(epochs), len(idx))

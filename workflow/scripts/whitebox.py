@@ -2,9 +2,7 @@ from common import setup
 
 log = setup(snakemake, tensorflow=True)
 
-import numpy as np
-
-from robustcurves import data, io, seeding, selection, whitebox
+from robustcurves import data, io, selection, whitebox
 from robustcurves.models import Snapshots
 
 w, p = snakemake.wildcards, snakemake.params
@@ -12,9 +10,7 @@ settings = dict(p.whitebox)
 dataset = data.load(snakemake.input.data)
 x_test, y_test = data.to_float(dataset["x_test"]), dataset["y_test"]
 # No regime in the seed: both regimes of a fold face the same images (a paired comparison).
-seed = seeding.derive(p.seed, w.dataset, w.fold, "whitebox")
-rng = np.random.default_rng(seed)
-idx = np.sort(rng.choice(len(x_test), min(settings.pop("samples"), len(x_test)), replace=False))
+idx, seed = selection.fold_images(len(y_test), settings.pop("samples"), p.seed, w.dataset, w.fold, "whitebox")
 best = io.read_json(snakemake.input.best)["epoch"]
 with Snapshots(snakemake.input.snapshots) as snapshots:
     epochs = sorted({*selection.metric_epochs(snapshots.epochs, settings.pop("every")), best})
