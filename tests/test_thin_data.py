@@ -121,3 +121,15 @@ def test_figures_render_from_one_fold_and_from_attacks_with_nothing_to_show(tmp_
         )
         plots.save(fig, [tmp_path / f"{name}.png"])
         assert (tmp_path / f"{name}.png").stat().st_size > 5000
+
+
+def test_fold_frames_take_their_keys_from_the_rule_not_the_path(tmp_path):
+    paths = []
+    for i in range(2):
+        paths.append(tmp_path / f"anything{i}.csv")
+        pd.DataFrame({"epoch": [1], "accuracy": [0.5 + i / 10]}).to_csv(paths[-1], index=False)
+    frames = aggregate.read_fold_frames(paths, [["overfit", 1, "cw"], ["normal", 0, "cw"]])
+    assert list(frames) == [("overfit", 1, "cw"), ("normal", 0, "cw")]
+    assert frames[("normal", 0, "cw")]["accuracy"].item() == pytest.approx(0.6)
+    with pytest.raises(ValueError):  # a key list out of step with the inputs
+        aggregate.read_fold_frames(paths, [["normal", 0]])

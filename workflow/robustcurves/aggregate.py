@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
-# Fold artifacts are named by their paths: results/{dataset}/{regime}/fold{k}/...[distances/{attack}.csv]
-FOLD_PATH = re.compile(
-    r"results/[^/]+/(?P<regime>[^/]+)/fold(?P<fold>\d+)/(?:distances/(?P<attack>[^/]+)\.csv)?"
-)
 
+def read_fold_frames(paths, keys) -> dict[tuple, pd.DataFrame]:
+    """Per-fold CSVs keyed by their keys: (regime, fold), or (regime, fold, attack) for distances.
 
-def read_fold_frames(paths) -> dict[tuple, pd.DataFrame]:
-    """Per-fold CSVs keyed by (regime, fold), or (regime, fold, attack) for distances."""
-    frames = {}
-    for path in paths:
-        m = FOLD_PATH.search(str(path))
-        frames[(m["regime"], int(m["fold"])) + ((m["attack"],) if m["attack"] else ())] = pd.read_csv(path)
-    return frames
+    The keys come with the paths, in the same order (the rule's params), rather than parsed out of them.
+    """
+    return {tuple(key): pd.read_csv(path) for path, key in zip(paths, keys, strict=True)}
 
 
 CURVE_KEYS = ["regime", "epoch"]

@@ -1,5 +1,7 @@
 # Names, paths and parameter look-ups shared by the rules.
 
+import itertools
+
 from robustcurves import registry
 
 DATASETS = list(config["datasets"])
@@ -52,14 +54,19 @@ def learning_rate(wildcards):
     return {**config["regimes"][wildcards.regime], **override}["learning_rate"]
 
 
+def fold_keys(**extra):
+    """[regime, fold, *extra] of every fold output, in fold_outputs' order: the keys reach the scripts
+    as params zipped with the inputs, so that no script parses a path."""
+    return [list(key) for key in itertools.product(REGIMES, FOLDS, *extra.values())]
+
+
 def fold_outputs(pattern, dataset, **extra):
-    return expand(
-        f"{FOLD_DIR}/{pattern}",
-        dataset=dataset,
-        regime=REGIMES,
-        fold=FOLDS,
-        **extra,
-    )
+    return [
+        f"{FOLD_DIR}/{pattern}".format(
+            dataset=dataset, regime=regime, fold=fold, **dict(zip(extra, rest))
+        )
+        for regime, fold, *rest in fold_keys(**extra)
+    ]
 
 
 def figure_formats():
@@ -151,6 +158,13 @@ def summary_inputs(wildcards):
     if name == "distances":
         return fold_outputs("distances/{attack}.csv", dataset, attack=ATTACKS)
     return fold_outputs(f"{name}.csv", dataset)
+
+
+def summary_keys(wildcards):
+    """The keys of summary_inputs, in their order: [regime, fold] or [regime, fold, attack]."""
+    if wildcards.summary == "distances":
+        return fold_keys(attack=ATTACKS)
+    return fold_keys()
 
 
 def figure_inputs(wildcards):

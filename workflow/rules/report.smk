@@ -15,6 +15,8 @@ rule aggregate:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        fold_keys=summary_keys,
     script:
         "../scripts/aggregate.py"
 
@@ -100,6 +102,8 @@ rule statistics:
         mem_mb=2000,
         runtime=10,
     params:
+        # [regime, fold] of each evaluation, robustness and whitebox input, in their order
+        fold_keys=fold_keys(),
         statistics=canonical(STATISTICS),
         cw=cw_attack(),
         linf_attacks={a: p["eps"] for a, p in attacks_by_method("fgsm", "pgd").items()},

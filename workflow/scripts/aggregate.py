@@ -4,7 +4,7 @@ log = setup(snakemake)
 
 from robustcurves import aggregate, io
 
-frames = aggregate.read_fold_frames(snakemake.input)
+frames = aggregate.read_fold_frames(snakemake.input, snakemake.params.fold_keys)
 name = snakemake.wildcards.summary
 summary = getattr(aggregate, name)(frames)
 log.info("%s: %d rows from %d fold files", name, len(summary), len(frames))

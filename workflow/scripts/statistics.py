@@ -7,15 +7,15 @@ import pandas as pd
 from robustcurves import aggregate, io, stats
 
 p = snakemake.params
-evaluation = aggregate.stack(aggregate.read_fold_frames(snakemake.input.evaluation))
-robustness = aggregate.stack(aggregate.read_fold_frames(snakemake.input.robustness))
+evaluation = aggregate.stack(aggregate.read_fold_frames(snakemake.input.evaluation, p.fold_keys))
+robustness = aggregate.stack(aggregate.read_fold_frames(snakemake.input.robustness, p.fold_keys))
 distances = pd.read_csv(snakemake.input.distances)
 s = p.statistics
 trends = stats.trend_table(evaluation, robustness, s["warmup"], s["confidence"])
 io.write_csv(trends, snakemake.output.trends)
 whitebox = None
 if "whitebox" in snakemake.input.keys():
-    whitebox = aggregate.stack(aggregate.read_fold_frames(snakemake.input.whitebox))
+    whitebox = aggregate.stack(aggregate.read_fold_frames(snakemake.input.whitebox, p.fold_keys))
 claims = stats.claims(
     evaluation,
     robustness,
