@@ -58,14 +58,13 @@ def train_model(d: dict, n: int, epochs: int, workdir: Path):
     path = workdir / "snapshots.h5"
     history, seconds = timed(
         training.train,
-        *(x, y, x_test[:200], y_test[:200], x_test, y_test),
+        training.Split(x, y, x_test[:200], y_test[:200], x_test, y_test),
         classes=10,
         epochs=epochs,
         batch_size=32,
         learning_rate=1e-3,
         seed=0,
         snapshots_path=path,
-        resume_dir=workdir / "resume",
     )
     snapshots = models.Snapshots(path)
     # evaluation stage: every snapshot on the whole test set, one model, weights swapped in

@@ -41,7 +41,7 @@ def mnist5k_lenet(epochs: int = 3, seed: int = 0):
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         training.train(
-            *(x[:3500], y[:3500], x[3500:], y[3500:], x_test, y_test),
+            training.Split(x[:3500], y[:3500], x[3500:], y[3500:], x_test, y_test),
             classes=10,
             epochs=epochs,
             batch_size=32,

@@ -65,7 +65,7 @@ for device in devices + ["/CPU:0"]:
     with tf.device(device), tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         training.train(
-            x[:n_train], y[:n_train], x[-512:-256], y[-512:-256], x[-256:], y[-256:],
+            training.Split(x[:n_train], y[:n_train], x[-512:-256], y[-512:-256], x[-256:], y[-256:]),
             classes=10, epochs=1, batch_size=32, learning_rate=1e-3, seed=0,
             snapshots_path=f"{tmp}/snapshots.h5", label=f"smoke {device}",
         )

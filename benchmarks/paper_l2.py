@@ -94,12 +94,7 @@ def grey_lenet(epochs: int = 3, learning_rate: float = 1e-3, seed: int = 0):
         y = d["y_train"].astype(np.int64)
         path.parent.mkdir(parents=True, exist_ok=True)
         training.train(
-            x[:-1000],
-            y[:-1000],
-            x[-1000:],
-            y[-1000:],
-            x_test[:1000],
-            y_test[:1000],
+            training.Split(x[:-1000], y[:-1000], x[-1000:], y[-1000:], x_test[:1000], y_test[:1000]),
             classes=10,
             epochs=epochs,
             batch_size=32,

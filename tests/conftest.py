@@ -22,6 +22,35 @@ def separable(n=240, shape=(12, 12, 1), classes=3, seed=0):
     return np.clip(x, 0, 1), y.astype(np.int64)
 
 
+def separable_split(n=300, train=200, val=50, shape=(32, 32, 1)):
+    """`separable` images cut, in order, into training, validation and test sets (a training.Split)."""
+    from robustcurves import training  # TensorFlow: only for the tests that train
+
+    x, y = separable(n=n, shape=shape)
+    b = train + val
+    return training.Split(x[:train], y[:train], x[train:b], y[train:b], x[b:], y[b:])
+
+
+# The tiny LeNet-5 run most tests train: learns separable images in 3 epochs.
+TINY_TRAINING = {"classes": 3, "epochs": 3, "batch_size": 16, "learning_rate": 2e-3, "seed": 1}
+
+
+def train_tiny(path, split=None, **overrides):
+    """Train on `split` (default: separable_split()) with TINY_TRAINING and the overrides; the history."""
+    from robustcurves import training
+
+    split = separable_split() if split is None else split
+    return training.train(split, snapshots_path=path, **{**TINY_TRAINING, **overrides})
+
+
+@pytest.fixture(scope="session")
+def trained_snapshots(tmp_path_factory):
+    """(snapshots path, split): train_tiny once, shared by the tests that attack a trained model."""
+    path, split = tmp_path_factory.mktemp("trained") / "s.h5", separable_split()
+    train_tiny(path, split)
+    return path, split
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """The workflow run once on tests/config/tiny.yaml, shared by the slow tests that read its results."""

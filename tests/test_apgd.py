@@ -3,28 +3,17 @@
 import numpy as np
 import pytest
 
-from conftest import separable
-from robustcurves import art_adapter, attacks, models, training
+from robustcurves import art_adapter, attacks, models
 from robustcurves.attacks.apgd import apgd_with_success, checkpoint_schedule
 from robustcurves.attacks.pgd import pgd_with_success
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    x, y = separable(n=300, shape=(32, 32, 1))
-    path = tmp_path_factory.mktemp("m") / "s.h5"
-    training.train(
-        *(x[:200], y[:200], x[200:250], y[200:250], x[250:], y[250:]),
-        classes=3,
-        epochs=3,
-        batch_size=16,
-        learning_rate=2e-3,
-        seed=1,
-        snapshots_path=path,
-    )
+def trained(trained_snapshots):
+    path, split = trained_snapshots
     with models.Snapshots(path) as s:
         model = s.model(3)
-    xt, yt = x[250:], y[250:]
+    xt, yt = split.x_test, split.y_test
     correct = models.predict(models.logits_fn(model), xt) == yt
     return model, xt[correct], yt[correct]
 

@@ -1,30 +1,14 @@
 import numpy as np
 import pytest
 
-from conftest import separable
-from robustcurves import art_adapter, attacks, measures, metrics, models, selection, training
+from robustcurves import art_adapter, attacks, measures, metrics, models, selection
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    x, y = separable(n=300, shape=(32, 32, 1))
-    path = tmp_path_factory.mktemp("m") / "s.h5"
-    training.train(
-        x[:200],
-        y[:200],
-        x[200:250],
-        y[200:250],
-        x[250:],
-        y[250:],
-        classes=3,
-        epochs=3,
-        batch_size=16,
-        learning_rate=2e-3,
-        seed=1,
-        snapshots_path=path,
-    )
+def trained(trained_snapshots):
+    path, split = trained_snapshots
     with models.Snapshots(path) as s:
-        return s.model(3), x[250:], y[250:]
+        return s.model(3), split.x_test, split.y_test
 
 
 def test_fgsm_moves_every_pixel_by_exactly_eps_or_to_a_bound(trained):

@@ -4,30 +4,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import separable
-from robustcurves import aggregate, attacks, evaluation, measures, metrics, models, plots, tables, training
+from conftest import separable_split, train_tiny
+from robustcurves import aggregate, attacks, evaluation, measures, metrics, models, plots, tables
 
 
 @pytest.fixture(scope="module")
 def snapshots(tmp_path_factory):
-    x, y = separable(n=120, shape=(32, 32, 1))
-    path = tmp_path_factory.mktemp("s") / "s.h5"
-    training.train(
-        x[:80],
-        y[:80],
-        x[80:100],
-        y[80:100],
-        x[100:],
-        y[100:],
-        classes=3,
-        epochs=2,
-        batch_size=16,
-        learning_rate=1e-3,
-        seed=0,
-        snapshots_path=path,
-    )
+    split, path = separable_split(n=120, train=80, val=20), tmp_path_factory.mktemp("s") / "s.h5"
+    train_tiny(path, split, epochs=2, learning_rate=1e-3, seed=0)
     with models.Snapshots(path) as s:
-        yield s, x[100:], y[100:]
+        yield s, split.x_test, split.y_test
 
 
 def test_empty_attack_set_is_recorded_not_a_crash(snapshots):
@@ -88,8 +74,7 @@ def test_attack_that_succeeds_on_nothing_gives_nan_distances_and_figures_still_r
 @pytest.fixture(scope="module")
 def collapsed(tmp_path_factory):
     """Adam at learning rate 1.0 kills every ReLU of the LeNet on these images within one epoch."""
-    x, y = separable(n=120, shape=(32, 32, 1))
-    path = tmp_path_factory.mktemp("c") / "s.h5"
+    split, path = separable_split(n=120, train=80, val=20), tmp_path_factory.mktemp("c") / "s.h5"
     import logging
 
     records = []
@@ -97,20 +82,11 @@ def collapsed(tmp_path_factory):
     handler.emit = records.append
     logging.getLogger("robustcurves.training").addHandler(handler)
     try:
-        training.train(
-            *(x[:80], y[:80], x[80:100], y[80:100], x[100:], y[100:]),
-            classes=3,
-            epochs=2,
-            batch_size=16,
-            learning_rate=1.0,
-            seed=0,
-            snapshots_path=path,
-            label="toy/overfit/fold3",
-        )
+        train_tiny(path, split, epochs=2, learning_rate=1.0, seed=0, label="toy/overfit/fold3")
     finally:
         logging.getLogger("robustcurves.training").removeHandler(handler)
     with models.Snapshots(path) as s:
-        yield s, x[100:], y[100:], [r.getMessage() for r in records if r.levelno == logging.WARNING]
+        yield s, split.x_test, split.y_test, [r.getMessage() for r in records if r.levelno == logging.WARNING]
 
 
 def test_collapsed_network_is_flagged_warned_and_excluded(collapsed, snapshots):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import separable
+from conftest import separable_split, train_tiny
 from robustcurves import models, training
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,13 +18,11 @@ ROOT = Path(__file__).resolve().parents[1]
 TRAIN = """
 import sys
 sys.path.insert(0, {lib!r}); sys.path.insert(0, {tests!r})
-from conftest import separable
-from robustcurves import models, training
+from conftest import separable_split, train_tiny
+from robustcurves import models
 models.configure(threads=1)
-x, y = separable(n=600, shape=(32, 32, 1))
-training.train(x[:400], y[:400], x[400:500], y[400:500], x[500:], y[500:], classes=3, epochs=int(sys.argv[2]),
-               batch_size=8, learning_rate=1e-3, seed=5, snapshots_path=sys.argv[1],
-               history_path=sys.argv[1] + ".csv")
+train_tiny(sys.argv[1], separable_split(n=600, train=400, val=100), epochs=int(sys.argv[2]), batch_size=8,
+           learning_rate=1e-3, seed=5, history_path=sys.argv[1] + ".csv")
 """
 
 
@@ -52,22 +50,7 @@ def weights(path):
 
 
 def test_training_writes_a_snapshot_per_epoch_and_learns(tmp_path):
-    x, y = separable(n=300, shape=(32, 32, 1))
-    hist = training.train(
-        x[:200],
-        y[:200],
-        x[200:250],
-        y[200:250],
-        x[250:],
-        y[250:],
-        classes=3,
-        epochs=4,
-        batch_size=16,
-        learning_rate=2e-3,
-        seed=1,
-        snapshots_path=tmp_path / "s.h5",
-        history_path=tmp_path / "h.csv",
-    )
+    hist = train_tiny(tmp_path / "s.h5", epochs=4, history_path=tmp_path / "h.csv")
     assert list(hist.columns) == [
         "epoch",
         "train_loss",
@@ -100,37 +83,43 @@ def test_killed_training_resumes_to_identical_snapshots(tmp_path):
 
 
 def test_nan_loss_names_run_and_epoch_and_writes_nothing(tmp_path):
-    x, y = separable(n=60, shape=(32, 32, 1))
+    split = separable_split(n=60, train=40, val=10)
     with pytest.raises(
         training.TrainingDiverged,
         match=r"mnist5k/overfit/fold3: train_loss is nan at epoch 1 \(learning rate 1e\+09\)",
     ):
-        training.train(
-            x[:40],
-            y[:40],
-            x[40:50],
-            y[40:50],
-            x[50:],
-            y[50:],
-            classes=3,
+        train_tiny(
+            tmp_path / "s.h5",
+            split,
             epochs=2,
             batch_size=8,
             learning_rate=1e9,
             seed=0,
-            snapshots_path=tmp_path / "s.h5",
             label="mnist5k/overfit/fold3",
         )
     assert not (tmp_path / "s.h5").exists()
 
 
 def test_progress_of_a_different_run_is_not_resumed(tmp_path, monkeypatch):
-    x, y = separable(n=120, shape=(32, 32, 1))
-    split = (x[:80], y[:80], x[80:100], y[80:100], x[100:], y[100:])
-    args = dict(classes=3, epochs=2, batch_size=16, seed=0)
+    split = separable_split(n=120, train=80, val=20)
+    args = dict(epochs=2, seed=0)
     with monkeypatch.context() as m:  # keep the progress behind, as a job killed at the very end would
         m.setattr(training.shutil, "rmtree", lambda *a, **k: None)
-        training.train(*split, learning_rate=1e-3, snapshots_path=tmp_path / "s.h5", **args)
+        train_tiny(tmp_path / "s.h5", split, learning_rate=1e-3, **args)
     assert (tmp_path / "s.resume/state.h5").exists()
-    changed = training.train(*split, learning_rate=5e-3, snapshots_path=tmp_path / "s.h5", **args)
-    fresh = training.train(*split, learning_rate=5e-3, snapshots_path=tmp_path / "f.h5", **args)
+    changed = train_tiny(tmp_path / "s.h5", split, learning_rate=5e-3, **args)
+    fresh = train_tiny(tmp_path / "f.h5", split, learning_rate=5e-3, **args)
     pd.testing.assert_frame_equal(changed, fresh)
+
+
+def test_split_from_fold_validates_on_fold_k_and_tests_on_the_test_set():
+    dataset = {
+        "x_train": np.arange(6 * 4, dtype=np.uint8).reshape(6, 2, 2, 1),
+        "y_train": np.arange(6, dtype=np.int64),
+        "x_test": np.full((2, 2, 2, 1), 255, np.uint8),
+        "y_test": np.array([7, 8]),
+    }
+    split = training.Split.from_fold(dataset, np.array([0, 1, 2, 1, 0, 1]), 1)
+    assert split.y_train.tolist() == [0, 2, 4] and split.y_val.tolist() == [1, 3, 5]
+    assert split.x_val.dtype == np.float32 and split.x_val[0].max() == pytest.approx(7 / 255)
+    assert split.x_test.max() == 1.0 and split.y_test.tolist() == [7, 8]

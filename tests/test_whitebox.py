@@ -4,8 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import separable
-from robustcurves import aggregate, models, stats, training, whitebox
+from robustcurves import aggregate, models, stats, whitebox
 
 
 def threshold_oracle(thresholds):
@@ -60,20 +59,10 @@ def test_masking_flags():
 
 
 @pytest.fixture(scope="module")
-def snapshots(tmp_path_factory):
-    x, y = separable(n=300, shape=(32, 32, 1))
-    path = tmp_path_factory.mktemp("m") / "s.h5"
-    training.train(
-        *(x[:200], y[:200], x[200:250], y[200:250], x[250:], y[250:]),
-        classes=3,
-        epochs=3,
-        batch_size=16,
-        learning_rate=2e-3,
-        seed=1,
-        snapshots_path=path,
-    )
+def snapshots(trained_snapshots):
+    path, split = trained_snapshots
     with models.Snapshots(path) as s:
-        yield s, x[250:262], y[250:262]
+        yield s, split.x_test[:12], split.y_test[:12]
 
 
 def test_fold_table_counts_misclassified_images_as_broken_at_eps_zero(snapshots):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from .data import to_float
 from .io import read_h5, write_h5
 from .models import lenet5, logits_fn, predict, write_snapshots
 from .progress import Progress
@@ -21,6 +23,25 @@ log = logging.getLogger(__name__)
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """The images of one training run: float32 in [0, 1], labels int64."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @classmethod
+    def from_fold(cls, dataset: dict, folds: np.ndarray, k: int) -> Split:
+        """Fold `k` of the training images validates, the other folds train; the test set is the dataset's."""
+        x, y = to_float(dataset["x_train"]), dataset["y_train"]
+        val = folds == k
+        return cls(x[~val], y[~val], x[val], y[val], to_float(dataset["x_test"]), dataset["y_test"])
 
 
 def _train_step(model, optimizer, loss_fn):
@@ -56,12 +77,7 @@ def _evaluator(model, loss_fn):
 
 
 def train(
-    x_train,
-    y_train,
-    x_val,
-    y_val,
-    x_test,
-    y_test,
+    split: Split,
     *,
     classes: int,
     epochs: int,
@@ -70,15 +86,16 @@ def train(
     seed: int,
     snapshots_path,
     history_path=None,
-    resume_dir=None,
     label: str = "",
 ) -> pd.DataFrame:
     """Train LeNet-5 with Adam, writing every epoch's weights to `snapshots_path`; return the history.
 
-    Images are float32 in [0, 1], labels int64. Progress (weights, optimizer state, history) is kept
-    in `resume_dir` after each epoch, so a killed run continues where it stopped, with the same data
+    Progress (weights, optimizer state, history) is kept next to the snapshots (`<name>.resume/`)
+    after each epoch, so a killed run continues where it stopped, with the same data
     order, and ends with the same snapshots as an uninterrupted one. `label` names the run in errors.
     """
+    x_train, y_train, x_val, y_val = split.x_train, split.y_train, split.x_val, split.y_val
+    x_test, y_test = split.x_test, split.y_test
     keras.utils.set_random_seed(seed)
     model = lenet5(x_train.shape[1:], classes)
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
@@ -87,7 +104,7 @@ def train(
     step, evaluate = _train_step(model, optimizer, loss_fn), _evaluator(model, loss_fn)
     forward = logits_fn(model)
 
-    resume_dir = Path(resume_dir) if resume_dir else Path(snapshots_path).with_suffix(".resume")
+    resume_dir = Path(snapshots_path).with_suffix(".resume")
     run = {
         "epochs": epochs,
         "batch_size": batch_size,

@@ -10,14 +10,8 @@ w, p = snakemake.wildcards, snakemake.params
 dataset = data.load(snakemake.input.data)
 fold = pd.read_csv(snakemake.input.folds)["fold"].to_numpy()
 k = int(w.fold)
-x, y = data.to_float(dataset["x_train"]), dataset["y_train"]
 training.train(
-    x[fold != k],
-    y[fold != k],
-    x[fold == k],
-    y[fold == k],
-    data.to_float(dataset["x_test"]),
-    dataset["y_test"],
+    training.Split.from_fold(dataset, fold, k),
     classes=len(dataset["class_names"]),
     epochs=p.epochs,
     batch_size=p.batch_size,
