@@ -24,8 +24,14 @@ def test_folds_are_stratified_disjoint_and_cover_everything():
     assert sorted(np.unique(fold)) == [0, 1, 2, 3, 4]
     for k in range(5):
         assert np.bincount(y[fold == k], minlength=4).tolist() == [10, 10, 10, 10]
-    # each sample in exactly one fold: the folds partition the training set
-    assert len(fold) == len(y)
+    # uneven classes: every sample gets a fold in range, and each class spreads over the folds by at
+    # most one sample apart (an unassigned sample would keep np.empty's garbage)
+    uneven = np.repeat(np.arange(3), [23, 17, 11])
+    fold_u = data.stratified_folds(uneven, k=5, seed=2)
+    assert fold_u.min() >= 0 and fold_u.max() <= 4
+    for c, size in enumerate((23, 17, 11)):
+        per_fold = np.bincount(fold_u[uneven == c], minlength=5)
+        assert per_fold.sum() == size and per_fold.max() - per_fold.min() <= 1
     assert np.array_equal(fold, data.stratified_folds(y, k=5, seed=1))
 
 
