@@ -15,6 +15,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
+from .stats import epoch_ranges
+
 RATE = (0.0, 1.0)  # accuracy, ASR
 NONNEGATIVE = (0.0, None)  # losses, sensitivities, distances, CLEVER
 
@@ -50,19 +52,10 @@ def _excluded_note(df: pd.DataFrame) -> str:
         return ""
     count = (flagged["mean"] * flagged["folds"]).round().astype(int)
     where = [
-        f"{regime} epoch {_epochs(sorted(g['epoch']))}" for regime, g in flagged.groupby("regime", sort=True)
+        f"{regime} epoch {epoch_ranges(sorted(g['epoch']))}"
+        for regime, g in flagged.groupby("regime", sort=True)
     ]
     return f"; excluded: {int(count.sum())} degenerate snapshots ({'; '.join(where)})"
-
-
-def _epochs(epochs: list[int]) -> str:
-    runs = []
-    for e in epochs:
-        if runs and e == runs[-1][1] + 1:
-            runs[-1][1] = e
-        else:
-            runs.append([e, e])
-    return ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs)
 
 
 def _regime_axes(regimes, rows=1, height=3.2, sharey="row"):

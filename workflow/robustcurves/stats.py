@@ -227,13 +227,13 @@ def excluded_snapshots(*frames: pd.DataFrame) -> str:
     if flagged.empty:
         return "none"
     parts = [
-        f"{regime} fold {fold} epoch {_ranges(sorted(g['epoch']))}"
+        f"{regime} fold {fold} epoch {epoch_ranges(sorted(g['epoch']))}"
         for (regime, fold), g in flagged.groupby(["regime", "fold"])
     ]
     return f"{len(flagged)} degenerate ({'; '.join(parts)})"
 
 
-def _ranges(epochs: list[int]) -> str:
+def epoch_ranges(epochs: list[int]) -> str:
     """[1, 2, 3, 7] -> '1–3, 7'."""
     runs = []
     for e in epochs:
