@@ -193,8 +193,8 @@ def clever_checked(model, x: np.ndarray, *, ks_pvalue: float = KS_PVALUE, **sett
     """CLEVER scores of `x` as `clever_scores` computes them, with every fit checked (`fit_check`).
 
     Returns per sample: `raw` (ART's score), `score` (NaN where the class that gives the minimum has
-    a rejected fit) and `reason` ("" or why the minimising class's fit was rejected); and over all
-    fits `fits` and `rejected_fits`.
+    a rejected fit) and `reason` ("" or why the minimising class's fit was rejected); and `fits` and
+    `rejected_fits`, the minimising classes' fits checked and rejected.
     """
     if len(x) == 0:
         return {
@@ -208,11 +208,14 @@ def clever_checked(model, x: np.ndarray, *, ks_pvalue: float = KS_PVALUE, **sett
         norm=2, radius=2.0, nb_batches=50, batch_size=64, pool_factor=10, seed=0, clip=(0.0, 1.0), c_init=1.0
     )
     fits = _fits(model, x, **{**defaults, **settings})
-    why = fit_check(fits["maxima"], fits["params"], ks_pvalue).reshape(fits["shape"])
     score = fits["score"].reshape(fits["shape"])
     argmin = score.argmin(axis=1)
+    # only the minimising class's fit gives the score, so only it is checked: the multi-start refit
+    # of a doubtful fit is the expensive part, and the other classes' fits change nothing
+    rows = np.arange(len(score)) * fits["shape"][1] + argmin
+    why = fit_check(fits["maxima"][rows], fits["params"][rows], ks_pvalue)
     raw = score[np.arange(len(score)), argmin]
-    reason = why[np.arange(len(score)), argmin]
+    reason = why
     return {
         "raw": raw,
         "score": np.where(reason == "", raw, np.nan),
