@@ -2,6 +2,8 @@
 
 import logging
 
+import pytest
+
 from robustcurves.progress import Progress, duration
 
 
@@ -25,15 +27,16 @@ def test_a_resumed_run_counts_only_its_own_epochs_for_the_rate():
     assert duration(3725) == "1:02:05"
 
 
-def test_cw_logs_progress_per_chunk(caplog):
+@pytest.mark.parametrize("algorithm", ["adam", "line-search"])
+def test_cw_logs_progress_per_chunk(caplog, algorithm):
     from conftest import separable
-    from robustcurves.attacks.cw import carlini_wagner_l2
+    from robustcurves.attacks.cw import cw
     from robustcurves.models import lenet5
 
     x, y = separable(n=10, shape=(16, 16, 1))
     model = lenet5(x.shape[1:], 3)
-    with caplog.at_level(logging.INFO, logger="robustcurves.attacks.cw"):
-        carlini_wagner_l2(model, x, y, binary_search_steps=1, max_iter=2, batch_size=4)
+    with caplog.at_level(logging.INFO, logger="robustcurves.attacks"):
+        cw(model, x, y, seed=0, algorithm=algorithm, binary_search_steps=1, max_iter=2, batch_size=4)
     lines = [r.getMessage() for r in caplog.records if "CW-L2" in r.getMessage()]
     assert [line.split(" (")[0] for line in lines] == [
         "CW-L2: 4/10 images",

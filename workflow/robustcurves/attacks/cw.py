@@ -13,17 +13,14 @@ one `tf.function` call.
 
 from __future__ import annotations
 
-import logging
 from functools import lru_cache
 
 import numpy as np
 import tensorflow as tf
 
 from .. import art_adapter
-from ..progress import Progress
 from . import cw_linesearch
-
-log = logging.getLogger(__name__)
+from .chunks import in_chunks
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Adam's usual constants
 TANH_SHRINK = 0.999999  # keeps arctanh finite at the range's ends
@@ -136,12 +133,7 @@ def carlini_wagner_l2(
         initial_const=float(initial_const),
         clip=tuple(map(float, clip)),
     )
-    y = np.asarray(y, np.int64)
-    chunks, progress = [], Progress(len(x), "images")
-    for i in range(0, len(x), batch_size):
-        chunks.append(attack(tf.constant(x[i : i + batch_size]), tf.constant(y[i : i + batch_size])).numpy())
-        log.info("CW-L2: %s", progress.update(len(chunks[-1])))
-    return np.concatenate(chunks).astype(np.float32)
+    return in_chunks(attack, batch_size, x, np.asarray(y, np.int64), name="CW-L2")
 
 
 def cw(model, x, y, *, seed: int, implementation: str = "batched", algorithm: str | None = None, **settings):

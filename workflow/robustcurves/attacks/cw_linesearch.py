@@ -30,6 +30,8 @@ from functools import lru_cache
 import numpy as np
 import tensorflow as tf
 
+from .chunks import in_chunks
+
 TANH_SMOOTHER = 0.999999  # ART's _tanh_smoother
 C_UPPER_BOUND = 10e10  # ART's _c_upper_bound: an image whose c reaches it stops
 
@@ -229,14 +231,5 @@ def carlini_wagner_l2_linesearch(
         max_doubling=int(max_doubling),
         clip=tuple(map(float, clip)),
     )
-    x_tanh = to_tanh(x, *clip)
     y = np.asarray(y, np.int64)
-    chunks = [
-        attack(
-            tf.constant(x[i : i + batch_size]),
-            tf.constant(x_tanh[i : i + batch_size]),
-            tf.constant(y[i : i + batch_size]),
-        ).numpy()
-        for i in range(0, len(x), batch_size)
-    ]
-    return np.concatenate(chunks).astype(np.float32)
+    return in_chunks(attack, batch_size, x, to_tanh(x, *clip), y, name="CW-L2")
