@@ -25,6 +25,10 @@ import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow"))
+
+from robustcurves import registry  # noqa: E402
+from robustcurves.config import check  # noqa: E402
 
 # Training-set and test-set sizes, image shape and classes of the datasets the pipeline downloads.
 KNOWN = {
@@ -32,7 +36,7 @@ KNOWN = {
     "stl10": {"train": 5000, "test": 8000, "shape": (96, 96, 3), "classes": 10},
 }
 MNIST5K = 5000
-TF_RULES = ("train", "craft", "evaluate", "robustness")
+TF_RULES = ("train", "craft", "evaluate", "robustness", "whitebox")
 # A job's fixed CPU-seconds (imports, tracing): by default the cheapest calibration job of its kind, a
 # TensorFlow job or another; these only where the calibration has none.
 OVERHEAD = {"tf": 5.0, "other": 1.5}
@@ -44,7 +48,7 @@ STAGES = [
     ["train"],
     ["select_best"],
     ["craft"],
-    ["evaluate", "robustness", "distances"],
+    ["evaluate", "robustness", "whitebox", "distances"],
     ["aggregate"],
     ["statistics"],
     ["figure", "table"],
@@ -139,7 +143,8 @@ def jobs(config: dict, facts: dict[str, dict]) -> list[dict]:
     metrics = config["metrics"]
     clever = metrics.get("clever", {})
     er = metrics.get("empirical_robustness", {})
-    figures = 5
+    figures = len(registry.FIGURES)
+    whitebox = config["whitebox"]
     for name, ds in config["datasets"].items():
         f = facts[name]
         pixels = float(np.prod(f["shape"]))
@@ -169,7 +174,14 @@ def jobs(config: dict, facts: dict[str, dict]) -> list[dict]:
                 out.append(
                     {"rule": "robustness", "key": "robustness", "units": units * (points + FORWARD * steps)}
                 )
-        for _ in range(4):  # summaries
+                # each attacked snapshot: every L∞ attack at every grid eps and bisection step, and CW
+                runs = len(whitebox["eps_grid"]) + whitebox["bisection_steps"]
+                linf = sum(a != "cw" for a in whitebox["attacks"]) * runs * whitebox["max_iter"]
+                cw = ("cw" in whitebox["attacks"]) * attack_iterations({"method": "cw", **whitebox["cw"]})
+                snapshots = metric_snapshots(epochs, whitebox["every"]) + 1  # and the best
+                wb_units = snapshots * min(whitebox["samples"], n_test) * pixels * (linf + cw)
+                out.append({"rule": "whitebox", "key": "whitebox", "units": wb_units})
+        for _ in registry.SUMMARIES:
             out.append({"rule": "aggregate", "key": "aggregate", "units": float(len(regimes) * folds)})
         out.append({"rule": "statistics", "key": "statistics", "units": 1.0})
         for _ in range(figures):
@@ -327,10 +339,11 @@ def summary(projected: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_config(path) -> dict:
+    """The config as the workflow sees it: validated, with the schema's defaults filled in."""
     path = Path(path)
     if not path.exists():
         raise EstimateError(f"{path}: config not found")
-    return yaml.safe_load(path.read_text())
+    return check(yaml.safe_load(path.read_text()), ROOT / "workflow/schemas/config.schema.yaml")
 
 
 def main(argv=None) -> int:
