@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import jinja2
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -152,7 +153,10 @@ def test_report_opens_on_the_answer_in_a_real_browser(tiny_run, tmp_path):
     rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
     cells = [[html.unescape(c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)] for row in rows]
     assert cells[0] == list(claims.columns)
-    assert cells[1:] == claims.astype(str).to_numpy().tolist()
+    expected = claims.astype(str).to_numpy().tolist()
+    assert len(cells) - 1 == len(expected)
+    for shown, row in zip(cells[1:], expected, strict=True):
+        assert len(shown) == len(row) and all(map(same_cell, shown, row)), (shown, row)
     # the navigation the app builds: the Results menu, from which every figure is reachable
     assert "Results" in rendered and "mnist5k" in rendered
     for figure in ("headline", "training_curves", "accuracy_asr", "clever", "sensitivity_robustness"):
@@ -171,3 +175,12 @@ def test_long_jobs_log_progress_with_an_eta(tiny_run):
         lines = [line for line in log.read_text().splitlines() if "ETA" in line]
         assert lines, log
         assert re.search(r"(\d+)/\1 \w+ \(100%\) in \d+:\d\d:\d\d, .*, ETA 0:00:00$", lines[-1]), lines[-1]
+
+
+def same_cell(shown: str, value: str) -> bool:
+    """A table cell as the page shows it: numbers as Markdown writes them (0.0 → 0, 6 significant
+    digits), text verbatim."""
+    try:
+        return bool(np.isclose(float(shown), float(value), rtol=1e-5, equal_nan=True))
+    except ValueError:
+        return shown == value
