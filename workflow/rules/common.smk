@@ -192,3 +192,36 @@ def attacks_by_method(*methods):
 def cw_attack():
     """The attack the claims and the headline figure follow: the first Carlini-Wagner one."""
     return next(iter(attacks_by_method("cw")), None)
+
+
+# The report's front page and its HTML tables (front.smk)
+def front_inputs(wildcards):
+    """The headline figure (png, else svg) and, when the claims are drawn, their table."""
+    inputs = {}
+    image = [ext for ext in ("png", "svg") if ext in figure_formats()]
+    if image:
+        inputs["figure"] = f"results/{wildcards.dataset}/figures/headline.{image[0]}"
+    if CLAIMS:
+        inputs["claims"] = f"results/{wildcards.dataset}/tables/claims.md"
+    return inputs
+
+
+def front_note():
+    notes = []
+    if not CLAIMS:
+        notes.append(
+            f"No claims table: statistics.normal ({STATISTICS['normal']}) and statistics.overfit "
+            f"({STATISTICS['overfit']}) must both name regimes of this run ({', '.join(REGIMES)})."
+        )
+    if "png" not in figure_formats() and "svg" not in figure_formats():
+        notes.append("No headline figure here: figures.format has neither png nor svg.")
+    return " ".join(notes)
+
+
+def report_outputs():
+    tables = [f"distances_{regime}" for regime in REGIMES] + (
+        ["claims"] if CLAIMS else []
+    )
+    return expand(
+        "results/{dataset}/tables/{table}.html", dataset=DATASETS, table=tables
+    ) + expand("results/{dataset}/report/front.html", dataset=DATASETS)
