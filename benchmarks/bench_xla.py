@@ -23,9 +23,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "bench_xla.json"
+# our Adam CW at its defaults (robustcurves.attacks.cw.ADAM_DEFAULTS; written out so the parent process
+# never imports TensorFlow); `algorithm` said, since the default algorithm is line-search
 CW = {
     "method": "cw",
-    "implementation": "batched",
+    "algorithm": "adam",
     "confidence": 0.0,
     "learning_rate": 0.2,
     "binary_search_steps": 5,

@@ -54,10 +54,8 @@ y = rng.integers(0, 10, len(x)).astype(np.int64)
 ATTACKS = {
     "fgsm": {"method": "fgsm", "eps": 0.3, "batch_size": n_attack},
     "pgd": {"method": "pgd", "eps": 0.3, "eps_step": 0.1, "max_iter": 100, "batch_size": n_attack},
-    "cw": {
-        "method": "cw", "implementation": "batched", "confidence": 0.0, "learning_rate": 0.2,
-        "binary_search_steps": 5, "max_iter": 50, "initial_const": 1.0, "batch_size": n_attack,
-    },
+    # paper.yaml's CW: ART's algorithm (line-search) at ART's defaults, the library's defaults for it
+    "cw": {"method": "cw", "algorithm": "line-search", "batch_size": n_attack},
 }
 devices = ["/GPU:0"] if tf.config.list_physical_devices("GPU") else []
 rows = {}

@@ -21,15 +21,17 @@ CIFAR10 = ROOT.parent / "shared" / "data" / "cifar10.npz"
 CACHE = ROOT / "benchmarks" / "results" / "cifar10_lenet"
 
 
-def cifar10_lenet(epochs: int = 3, learning_rate: float = 1e-3, seed: int = 0):
-    """(model, x_test, y_test): LeNet-5 after `epochs` epochs of Adam on the 50,000 training images."""
+def cifar10_lenet(epochs: int = 3, learning_rate: float = 1e-3, seed: int = 0, transform=None, tag: str = ""):
+    """(model, x_test, y_test): LeNet-5 after `epochs` epochs of Adam on the 50,000 training images,
+    optionally `transform`ed (float images in, float images out; cached under `tag`)."""
+    transform = transform or (lambda x: x)
     if not CIFAR10.exists():
         raise FileNotFoundError(f"real CIFAR-10 not found at {CIFAR10} (the shared data folder)")
     d = data.load_arrays(CIFAR10)
-    x_test, y_test = data.to_float(d["x_test"]), d["y_test"].astype(np.int64)
-    path = CACHE / f"snapshots_e{epochs}_lr{learning_rate:g}_s{seed}.h5"
+    x_test, y_test = transform(data.to_float(d["x_test"])), d["y_test"].astype(np.int64)
+    path = CACHE / f"{tag}snapshots_e{epochs}_lr{learning_rate:g}_s{seed}.h5"
     if not path.exists():
-        x, y = data.to_float(d["x_train"]), d["y_train"].astype(np.int64)
+        x, y = transform(data.to_float(d["x_train"])), d["y_train"].astype(np.int64)
         path.parent.mkdir(parents=True, exist_ok=True)
         training.train(
             training.Split(x[:-1000], y[:-1000], x[-1000:], y[-1000:], x_test[:1000], y_test[:1000]),
