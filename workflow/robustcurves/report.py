@@ -22,7 +22,7 @@ def parse_markdown_table(text: str) -> tuple[str, list[str], list[list[str]]]:
     """(caption, header, rows) of a Markdown pipe table (pandas' `to_markdown`), with any text
     before it as the caption.
 
-    Cells may hold a `|` (the claims' `|ρ| < 0.5`), which the pipe format does not escape: tabulate
+    Cells may hold a `|` (text from a user's table), which the pipe format does not escape: tabulate
     pads every column to one width, so the columns are cut where the separator line has its `|`.
     """
     lines = text.strip().splitlines()

@@ -280,7 +280,7 @@ def level_claims(evaluation, *, overfit: str, warmup: int, confidence: float) ->
             _row(
                 f"In the {overfit} regime, {attack} ASR stays level",
                 verdict,
-                f"{after}: {_fmt(ci)} (level: |ρ| < {LEVEL})",
+                f"{after}: {_fmt(ci)} (level: -{LEVEL} < ρ < {LEVEL})",
                 pvalue(ci, "level", verdict),
             )
         )
