@@ -6,6 +6,8 @@ Bands are clipped to the quantity's range (an ASR band never leaves [0, 1], a lo
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -137,7 +139,7 @@ def clever(robustness: pd.DataFrame, dataset: str, regimes: list[str]):
         _band(ax, _pick(robustness, regime=regime, quantity="clever"), regime, f"C{i}", bounds=NONNEGATIVE)
     ax.set(xlabel="epoch", ylabel="CLEVER score (mean over accepted fits)")
     ax.legend()
-    return _finish(fig, f"{dataset}: CLEVER ({_folds_note(robustness)})")
+    return _finish(fig, f"{dataset}: CLEVER\n{_folds_note(robustness)}")
 
 
 def sensitivity_robustness(robustness: pd.DataFrame, dataset: str, regimes: list[str]):
@@ -159,7 +161,9 @@ def sensitivity_robustness(robustness: pd.DataFrame, dataset: str, regimes: list
 def _finish(fig, title):
     for ax in fig.axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
-    fig.suptitle(title)
+    # a title wider than the figure is cut at both edges: wrap it at ~13 characters per inch
+    width = max(30, int(fig.get_figwidth() * 13))
+    fig.suptitle("\n".join(textwrap.fill(line, width) for line in title.split("\n")))
     fig.tight_layout()
     return fig
 
@@ -199,7 +203,8 @@ def headline(history: pd.DataFrame, evaluation: pd.DataFrame, dataset: str, regi
         if list(shown.values()).count(shown[lowest]) == 1
         else "succeeds about as often against " + ("both regimes" if len(regimes) == 2 else "the regimes")
     )
-    title = f"{dataset}: {attack} {verdict} (mean ASR over epochs {', '.join(f'{r} {v}' for r, v in shown.items())})"
+    means = ", ".join(f"{r} {v}" for r, v in shown.items())
+    title = f"{dataset}: {attack} {verdict} (mean ASR over epochs {means})"
     return _finish(fig, f"{title}\n{_folds_note(evaluation)}")
 
 
