@@ -1,0 +1,49 @@
+"""What a figure's title says must follow from the numbers it shows."""
+
+import pandas as pd
+import pytest
+
+from robustcurves import plots
+
+
+def summary(rows, **fixed):
+    return pd.DataFrame([{**fixed, **r} for r in rows])
+
+
+def headline_title(asr_normal, asr_overfit):
+    history = summary(
+        [{"regime": r, "epoch": e, "mean": 0.9, "std": 0.0} for r in ("normal", "overfit") for e in (1, 2)],
+        quantity="test_accuracy",
+        folds=5,
+    )
+    rows = []
+    for regime, asr in (("normal", asr_normal), ("overfit", asr_overfit)):
+        for e in (1, 2):
+            rows.append(
+                {"regime": regime, "epoch": e, "attack": "cw", "quantity": "asr", "mean": asr, "folds": 5}
+            )
+            # a quantity undefined for clean images has no folds: not "over 0-5 folds"
+            rows.append({"regime": regime, "epoch": e, "attack": "clean", "quantity": "asr_given_correct",
+                         "mean": float("nan"), "folds": 0})  # fmt: skip
+    evaluation = pd.DataFrame(rows).assign(std=0.0)
+    fig = plots.headline(history, evaluation, "d", ["normal", "overfit"], attack="cw")
+    title = fig._suptitle.get_text()
+    plots.plt.close(fig)
+    return title
+
+
+def test_headline_names_the_lower_regime_only_where_the_shown_means_differ():
+    assert "succeeds least against the overfit regime" in headline_title(0.44, 0.30)
+    tied = headline_title(0.441, 0.439)
+    assert "about as often against both regimes" in tied and "least" not in tied
+    assert "normal 0.44, overfit 0.44" in tied
+    assert "over 5 folds" in tied
+
+
+@pytest.mark.parametrize("width", [4.0, 10.0])
+def test_titles_wrap_to_the_figure_width(width):
+    fig = plots.plt.figure(figsize=(width, 3))
+    plots._finish(fig, "a " * 80 + "\nsecond line")
+    lines = fig._suptitle.get_text().split("\n")
+    assert len(lines) > 2 and max(map(len, lines)) <= max(30, int(width * 13))
+    plots.plt.close(fig)
