@@ -117,17 +117,36 @@ def test_cost_models_scale_with_the_work():
     cw = copy.deepcopy(config)
     cw["attacks"]["cw"]["max_iter"] *= 4
     f = facts["mnist5k"]
-    forward = estimate.FORWARD * f["test"] * np.prod(f["shape"])  # choosing the attack set
+    image = estimate.lenet5_macs(f["shape"], f["classes"])
+    forward = estimate.FORWARD * f["test"] * image  # choosing the attack set
     attack = units(config, "craft", "cw") - forward
     steps = config["attacks"]["cw"]["binary_search_steps"] * config["attacks"]["cw"]["max_iter"]
     assert steps == 10 * 10  # the default CW: ART's algorithm at ART's defaults
-    assert attack == pytest.approx(config["attack"]["samples"] * steps * 32 * 32)
+    assert attack == pytest.approx(config["attack"]["samples"] * steps * image)
     assert units(cw, "craft", "cw") - forward == pytest.approx(4 * attack)
     stl = copy.deepcopy(config)
     stl["datasets"] = {"stl10": {"kind": "stl10"}}
-    # 96x96x3 pixels against mnist5k's 32x32x1: 27 times the pixels per image
+    # 96x96x3 against mnist5k's 32x32x1: 27 times the pixels, but a LeNet-5 pass costs 21.4 times as much
     per_image = units(stl, "robustness") / units(config, "robustness")
-    assert per_image == pytest.approx(27.0)
+    assert per_image == pytest.approx(estimate.lenet5_macs((96, 96, 3), 10) / image)
+    assert per_image == pytest.approx(21.4, abs=0.05)
+
+
+def test_the_cost_unit_is_the_networks_multiply_accumulates():
+    """`lenet5_macs` counts the layers `models.lenet5` builds, at every shape the pipeline meets."""
+    from robustcurves import models
+
+    for shape in ((32, 32, 1), (32, 32, 3), (96, 96, 3), (28, 28, 1)):
+        model = models.lenet5(shape, 10)
+        macs = 0
+        for layer in model.layers:
+            out = layer.output.shape
+            if layer.__class__.__name__ == "Conv2D":
+                kh, kw, cin, cout = layer.kernel.shape
+                macs += out[1] * out[2] * cout * kh * kw * cin
+            elif layer.__class__.__name__ == "Dense":
+                macs += layer.kernel.shape[0] * layer.kernel.shape[1]
+        assert estimate.lenet5_macs(shape, 10) == macs
 
 
 def test_wall_time_is_the_spread_or_the_critical_path():
