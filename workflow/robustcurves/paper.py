@@ -14,6 +14,10 @@ import pandas as pd
 
 from .io import write_csv, write_text
 
+# The paper prints two decimals: a value within half a unit of them (L∞ 0.3 in float32 against "0.30 ±
+# 0.00") lies within its printed spread.
+PRINTED = 0.005
+
 DATASETS = ("cifar10", "stl10")
 REGIMES = ("normal", "overfit")
 # our distance -> the paper's quantity it is compared with
@@ -64,7 +68,9 @@ def comparison(summary: pd.DataFrame, dataset: str, regimes: dict[str, str], att
                         "images": int(o["images"]),
                         "folds": int(o["folds"]),
                         "ratio": o["pooled_mean"] / p["mean"] if p["mean"] else np.nan,
-                        "within_paper_spread": bool(abs(o["pooled_mean"] - p["mean"]) <= p["spread"]),
+                        "within_paper_spread": bool(
+                            abs(o["pooled_mean"] - p["mean"]) <= p["spread"] + PRINTED
+                        ),
                     }
                 )
     return pd.DataFrame(rows)
