@@ -117,12 +117,14 @@ def test_defaults_do_not_leak_between_configs():
 
 
 def dry_run(tmp_path, config):
-    """Jobs per rule and every planned output file of `snakemake -n` on `config` (None: config.yaml)."""
-    args = []
+    """Jobs per rule and every planned output file of `snakemake -n` on `config` (None: config.yaml).
+
+    `--forceall`: the whole plan, whatever results a run in the project left behind."""
+    args = ["--forceall"]
     if config is not None:
         path = tmp_path / f"config{len(list(tmp_path.glob('config*.yaml')))}.yaml"
         path.write_text(yaml.safe_dump(config))
-        args = ["--configfile", str(path)]
+        args += ["--configfile", str(path)]
     files = snakemake(ROOT, "-n", "--summary", *args).stdout.splitlines()[1:]
     return planned_jobs(ROOT, *args), sorted(line.split("\t")[0] for line in files)
 
