@@ -102,13 +102,21 @@ def _attack_fn(
         onehot = tf.one_hot(y, model.output_shape[-1])
         x64 = tf.cast(x, f64)
 
-        def trial(xt, pert, lr, const):
-            """ART's line-search probe: a float64 image from a float32 tanh point; float32 logits."""
-            img64 = (tf.tanh(tf.cast(xt, f64) + per_image(lr) * tf.cast(pert, f64)) + 1.0) / 2.0
-            img64 = img64 * (hi - lo) + lo
-            l2 = tf.reduce_sum(tf.square(x64 - img64), axis=axes)
+        def trial(xt, pert, lr, const, probe):
+            """ART's line-search probe for the `probe` images (the others come back as 0): a float64
+            image from a float32 tanh point; float32 logits. Only the probing images are run, as ART
+            runs only its active ones."""
+            idx = tf.where(probe)[:, 0]
+            img64 = tf.tanh(
+                tf.cast(tf.gather(xt, idx), f64)
+                + per_image(tf.gather(lr, idx)) * tf.cast(tf.gather(pert, idx), f64)
+            )
+            img64 = (img64 + 1.0) / 2.0 * (hi - lo) + lo
+            l2 = tf.reduce_sum(tf.square(tf.gather(x64, idx) - img64), axis=axes)
             logits = model(tf.cast(img64, f32), training=False)
-            return tf.cast(l2, f32), const * hinge(logits, onehot) + l2
+            loss = tf.gather(const, idx) * hinge(logits, tf.gather(onehot, idx)) + l2
+            rows = idx[:, None]
+            return tf.scatter_nd(rows, tf.cast(l2, f32), [n]), tf.scatter_nd(rows, loss, [n])
 
         const = tf.fill([n], tf.constant(initial_const, f64))
         lower = tf.zeros([n], f64)
@@ -143,7 +151,7 @@ def _attack_fn(
                     probe = active & (loss >= prev_loss)
                     if not tf.reduce_any(probe):
                         break
-                    l2_t, loss_t = trial(xt, pert, lr, const)
+                    l2_t, loss_t = trial(xt, pert, lr, const, probe)
                     l2 = tf.where(probe, l2_t, l2)
                     loss = tf.where(probe, loss_t, loss)
                     dropped = loss < best_loss
@@ -157,7 +165,7 @@ def _attack_fn(
                     if not tf.reduce_any(probe):
                         break
                     lr = tf.where(probe, lr * 2.0, lr)
-                    l2_t, loss_t = trial(xt, pert, lr, const)
+                    l2_t, loss_t = trial(xt, pert, lr, const, probe)
                     l2 = tf.where(probe, l2_t, l2)
                     loss = tf.where(probe, loss_t, loss)
                     dropped = loss < best_loss
@@ -170,8 +178,11 @@ def _attack_fn(
                     moved = tf.cast(tf.cast(xt, f64) + per_image(best_lr) * tf.cast(pert, f64), f32)
                     xt = tf.where(per_image(step), moved, xt)
                     img = tf.where(per_image(step), (tf.tanh(xt) + 1.0) / 2.0 * (hi - lo) + lo, img)
-                    # the logits and gradient at the new points (unmoved images: the same as before)
-                    logits, gdiff = evaluate(img, onehot)
+                    # the logits and gradient at the new points, run for the moved images only
+                    moved_idx = tf.where(step)[:, 0]
+                    logits_m, gdiff_m = evaluate(tf.gather(img, moved_idx), tf.gather(onehot, moved_idx))
+                    logits = tf.tensor_scatter_nd_update(logits, moved_idx[:, None], logits_m)
+                    gdiff = tf.tensor_scatter_nd_update(gdiff, moved_idx[:, None], gdiff_m)
                     l2_new = tf.reduce_sum(tf.square(x - img), axis=axes)
                     loss_new = const * hinge(logits, onehot) + tf.cast(l2_new, f64)
                     l2 = tf.where(step, l2_new, l2)
