@@ -35,7 +35,7 @@ def _band(ax, df: pd.DataFrame, label: str, color=None, style="-", bounds=(None,
 def _complete_band(ax, df: pd.DataFrame, label: str, color, bounds):
     """`_band` through the epochs every fold has; the others (each fold's own best epoch) as loose
     markers, so that a mean over one fold does not bend a curve averaged over all of them."""
-    full = df["folds"] == df["folds"].max() if len(df) else df.index == df.index
+    full = df["folds"] == df["folds"].max()
     _band(ax, df[full], label, color, ".-", bounds)
     partial = df[~full]
     ax.plot(partial["epoch"], partial["mean"], "o", color=color, ms=3.5, alpha=0.6, mfc="none")
