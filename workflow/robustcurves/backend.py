@@ -323,3 +323,70 @@ def configure(
     if seed is not None:
         keras.utils.set_random_seed(seed)
     return device
+
+
+def correct_count(logits, y):
+    """How many rows of `logits` put their largest value on the label `y` (float32 scalar)."""
+    right = keras.ops.argmax(logits, axis=1) == keras.ops.cast(y, "int32")
+    return keras.ops.sum(keras.ops.cast(right, "float32"))
+
+
+def train_step(model: keras.Model, optimizer, loss_fn):
+    """A compiled training step `step(x, y) -> (summed loss, correct predictions)` that updates the
+    model's and the optimizer's variables in place (the mean loss's gradient, as Keras's fit takes it).
+
+    JAX computes it statelessly (`stateless_call`, `optimizer.stateless_apply`) and writes the new
+    values back, as Keras's own JAX trainer does.
+    """
+
+    def summary(loss, logits, y):
+        return loss * keras.ops.cast(keras.ops.shape(y)[0], "float32"), correct_count(logits, y)
+
+    if NAME == "tensorflow":
+
+        @tf.function(reduce_retracing=True)
+        def step(x, y):
+            with tf.GradientTape() as tape:
+                logits = model(x, training=True)
+                loss = loss_fn(y, logits)
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+            return summary(loss, logits, y)
+
+        return step
+    if NAME == "jax":
+
+        def loss_of(trainable, non_trainable, x, y):
+            logits, non_trainable = model.stateless_call(trainable, non_trainable, x, training=True)
+            return loss_fn(y, logits), (logits, non_trainable)
+
+        @jax.jit
+        def pure(trainable, non_trainable, opt, x, y):
+            (loss, (logits, non_trainable)), grads = jax.value_and_grad(loss_of, has_aux=True)(
+                trainable, non_trainable, x, y
+            )
+            trainable, opt = optimizer.stateless_apply(opt, grads, trainable)
+            return summary(loss, logits, y), trainable, non_trainable, opt
+
+        def jax_step(x, y):
+            groups = (model.trainable_variables, model.non_trainable_variables, optimizer.variables)
+            out, *new = pure(*([v.value for v in g] for g in groups), x, y)
+            for variables, values in zip(groups, new, strict=True):
+                for v, value in zip(variables, values, strict=True):
+                    v.assign(value)
+            return out
+
+        return jax_step
+
+    def torch_step(x, y):
+        x, y = tensor(x), tensor(y)
+        logits = model(x, training=True)
+        loss = loss_fn(y, logits)
+        model.zero_grad()
+        loss.backward()
+        grads = [v.value.grad for v in model.trainable_variables]
+        with torch.no_grad():
+            optimizer.apply(grads, model.trainable_variables)
+        return tuple(t.detach() for t in summary(loss, logits, y))
+
+    return torch_step

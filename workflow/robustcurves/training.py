@@ -11,8 +11,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
+from . import backend
 from .data import to_float
 from .io import read_h5, write_h5
 from .models import lenet5, logits_fn, predict, write_snapshots
@@ -44,32 +44,18 @@ class Split:
         return cls(x[~val], y[~val], x[val], y[val], to_float(dataset["x_test"]), dataset["y_test"])
 
 
-def _train_step(model, optimizer, loss_fn):
-    @tf.function(reduce_retracing=True)
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            logits = model(x, training=True)
-            loss = loss_fn(y, logits)
-        optimizer.apply_gradients(
-            zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables, strict=True)
-        )
-        hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32))
-        return loss * tf.cast(tf.shape(x)[0], tf.float32), hits
-
-    return step
-
-
 def _evaluator(model, loss_fn):
-    @tf.function(reduce_retracing=True)
-    def batch(x, y):
-        logits = model(x, training=False)
-        hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32))
-        return loss_fn(y, logits) * tf.cast(tf.shape(x)[0], tf.float32), hits
+    def summed(forward, x, y):
+        logits = forward(x)
+        n = keras.ops.cast(keras.ops.shape(x)[0], "float32")
+        return loss_fn(y, logits) * n, backend.correct_count(logits, y)
+
+    batch = backend.model_function(model, summed)
 
     def evaluate(x, y, batch_size=1024):
         loss = hits = 0.0
         for i in range(0, len(x), batch_size):
-            bl, bh = batch(tf.constant(x[i : i + batch_size]), tf.constant(y[i : i + batch_size]))
+            bl, bh = batch(x[i : i + batch_size], y[i : i + batch_size])
             loss, hits = loss + float(bl), hits + float(bh)
         return loss / len(x), hits / len(x)
 
@@ -101,7 +87,7 @@ def train(
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
     optimizer.build(model.trainable_variables)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    step, evaluate = _train_step(model, optimizer, loss_fn), _evaluator(model, loss_fn)
+    step, evaluate = backend.train_step(model, optimizer, loss_fn), _evaluator(model, loss_fn)
     forward = logits_fn(model)
 
     resume_dir = Path(snapshots_path).with_suffix(".resume")
@@ -122,7 +108,7 @@ def train(
         loss_sum = hits = 0.0
         for i in range(0, len(order), batch_size):
             idx = order[i : i + batch_size]
-            bl, bh = step(tf.constant(x_train[idx]), tf.constant(y_train[idx]))
+            bl, bh = step(backend.tensor(x_train[idx]), backend.tensor(y_train[idx]))
             loss_sum, hits = loss_sum + float(bl), hits + float(bh)
         row = {"epoch": epoch, "train_loss": loss_sum / len(order), "train_accuracy": hits / len(order)}
         row["val_loss"], row["val_accuracy"] = evaluate(x_val, y_val)
@@ -181,7 +167,7 @@ def _checkpoint(resume_dir: Path, epoch, weights, optimizer, history, run: dict)
     write_h5(resume_dir / f"epoch_{epoch:03d}.h5", {f"w{i}": w for i, w in enumerate(weights)})
     write_h5(
         resume_dir / "state.h5",
-        {f"opt{i}": v.numpy() for i, v in enumerate(optimizer.variables)},
+        {f"opt{i}": backend.to_numpy(v) for i, v in enumerate(optimizer.variables)},
         {"epoch": epoch, "history": history, "run": run},
     )
 
