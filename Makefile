@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: run test lint benchmark report clean install-gpu estimate
+.PHONY: run test lint benchmark report clean install-gpu install-jax estimate gpu-check
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ install-gpu: requirements-gpu.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip uninstall --quiet --yes tensorflow-cpu || true
 	$(BIN)/pip install --quiet -r requirements-gpu.txt
+	touch $(BIN)/.installed
+
+# The JAX GPU build (compute.backend: jax; docs/gpu.md): its own venv set, without TensorFlow.
+install-jax: requirements-jax.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip uninstall --quiet --yes tensorflow-cpu || true
+	$(BIN)/pip install --quiet -r requirements-jax.txt
 	touch $(BIN)/.installed
 
 # Projected CPU-hours per rule and wall time of CONFIG, from a finished run's benchmark files

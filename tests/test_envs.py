@@ -1,5 +1,5 @@
 """The conda environments pin exactly the versions that requirements.txt pins (the GPU one:
-requirements-gpu.txt), and every rule names one."""
+requirements-gpu.txt, the JAX one: requirements-jax.txt), and every rule names one."""
 
 import re
 from pathlib import Path
@@ -31,7 +31,8 @@ def test_conda_envs_pin_the_same_versions_as_requirements():
     envs = sorted((ROOT / "envs").glob("*.yaml"))
     assert envs
     for env in envs:
-        required = requirements("requirements-gpu.txt" if env.stem.endswith("-gpu") else "requirements.txt")
+        source = {"tensorflow-gpu": "requirements-gpu.txt", "jax": "requirements-jax.txt"}
+        required = requirements(source.get(env.stem, "requirements.txt"))
         spec = yaml.safe_load(env.read_text())
         pip = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict) and "pip" in d)
         env_pins = pins(pip)
@@ -68,9 +69,11 @@ def test_gpu_set_is_the_cpu_set_with_the_cuda_build_of_tensorflow():
 
 def test_gpu_rules_use_the_gpu_env_and_make_installs_it():
     common = (ROOT / "workflow/rules/common.smk").read_text()
-    line = re.search(r"^TF_ENV = .*$", common, re.M)[0]
-    for gpu, env in ((0, "tensorflow.yaml"), (1, "tensorflow-gpu.yaml"), (2, "tensorflow-gpu.yaml")):
-        scope = {"COMPUTE": {"gpu": gpu}}
+    line = re.search(r"^TF_ENV = [^\n]*(?:\n[ )][^\n]*)*", common, re.M)[0]
+    cases = [("tensorflow", 0, "tensorflow.yaml"), ("tensorflow", 1, "tensorflow-gpu.yaml")]
+    cases += [("tensorflow", 2, "tensorflow-gpu.yaml"), ("jax", 0, "jax.yaml"), ("jax", 1, "jax.yaml")]
+    for backend, gpu, env in cases:
+        scope = {"COMPUTE": {"gpu": gpu, "backend": backend}}
         exec(line, scope)
         path = (ROOT / "workflow/rules" / scope["TF_ENV"]).resolve()
         assert path == ROOT / "envs" / env and path.exists()
@@ -78,3 +81,11 @@ def test_gpu_rules_use_the_gpu_env_and_make_installs_it():
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^install-gpu:", makefile, re.M)
     assert "requirements-gpu.txt" in makefile and "uninstall" in makefile
+    assert re.search(r"^install-jax:", makefile, re.M) and "requirements-jax.txt" in makefile
+
+
+def test_jax_set_is_the_cpu_set_without_tensorflow_with_cuda_jax():
+    cpu, jax = requirements("requirements.txt"), requirements("requirements-jax.txt")
+    assert cpu.pop("tensorflow-cpu") == "2.21.0"
+    assert cpu.pop("jax") == jax.pop("jax[cuda13]") == cpu["jaxlib"]
+    assert cpu == jax

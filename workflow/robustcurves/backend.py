@@ -249,24 +249,6 @@ def choose_device(
 XLA_FLAGS = "--tf_xla_auto_jit=2 --tf_xla_cpu_global_jit"
 
 
-def environment(backend: str, *, threads: int | None, gpu_requested: int) -> dict[str, str]:
-    """Environment variables a job sets before Keras is imported: the backend, and what JAX and
-    torch read only at start (threads, GPU memory, deterministic GPU kernels)."""
-    env = {"KERAS_BACKEND": backend}
-    if backend == "jax":
-        # several jobs share one GPU: allocate as needed instead of 75 % of it up front
-        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
-        flags = ["--xla_gpu_deterministic_ops=true"] if gpu_requested else []
-        if threads:
-            flags.append("--xla_cpu_multi_thread_eigen=" + ("true" if threads > 1 else "false"))
-            env["OMP_NUM_THREADS"] = str(threads)
-        env["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""), *flags]).strip()
-    if backend == "torch":
-        # cuBLAS's deterministic workspace (torch.use_deterministic_algorithms asks for it)
-        env["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
-    return env
-
-
 def configure(
     threads: int | None = None,
     seed: int | None = None,

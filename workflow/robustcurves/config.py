@@ -29,7 +29,9 @@ def check(config: dict, schema_path) -> dict:
     problems = [
         f"  {'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: {_message(e)}" for e in errors
     ]
-    problems += _cross_checks(config) if not errors else []
+    if not errors:
+        _fill_implementations(config)
+        problems += _cross_checks(config)
     if problems:
         raise ConfigError(
             "invalid configuration (see workflow/schemas/config.schema.yaml):\n" + "\n".join(problems)
@@ -83,9 +85,41 @@ def _message(error) -> str:
     return error.message
 
 
+# attack and metric settings that name an implementation, and the backends ART runs on
+ART_BACKENDS = ("tensorflow",)
+
+
+def _fill_implementations(config: dict) -> None:
+    """FGSM and PGD without an `implementation` take ART's on the backends ART runs on (the paper's
+    attacks), ours elsewhere: the default depends on `compute.backend`, which a schema cannot say."""
+    art = config["compute"]["backend"] in ART_BACKENDS
+    for attack in config["attacks"].values():
+        if attack["method"] in ("fgsm", "pgd"):
+            attack.setdefault("implementation", "art" if art else "batched")
+
+
+def _art_requests(config: dict) -> list[str]:
+    """The config keys that ask for ART's own implementation."""
+    keys = [
+        f"attacks.{name}.implementation"
+        for name, a in config["attacks"].items()
+        if a.get("implementation") == "art"
+    ]
+    if config["metrics"]["clever"]["implementation"] == "art":
+        keys.append("metrics.clever.implementation")
+    return keys
+
+
 def _cross_checks(config: dict) -> list[str]:
-    """What a schema cannot say: references between sections."""
+    """What a schema cannot say: references between sections, ART on a backend it does not run on."""
     problems = []
+    backend = config["compute"]["backend"]
+    if backend not in ART_BACKENDS:
+        problems += [
+            f"  {key}: art is ART's implementation, which runs on {', '.join(ART_BACKENDS)} only, not on"
+            f" compute.backend {backend}; use batched (ours) or remove the key"
+            for key in _art_requests(config)
+        ]
     for name, dataset in config["datasets"].items():
         for regime in dataset.get("regimes", {}):
             if regime not in config["regimes"]:

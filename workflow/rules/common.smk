@@ -18,8 +18,12 @@ STATISTICS = config["statistics"]
 CLAIMS = STATISTICS["normal"] in REGIMES and STATISTICS["overfit"] in REGIMES
 FOLD_DIR = "results/{dataset}/{regime}/fold{fold}"
 COMPUTE = config["compute"]
-# `compute.gpu` picks the CUDA build of TensorFlow for --use-conda (README "GPU")
-TF_ENV = "../../envs/tensorflow{}.yaml".format("-gpu" if COMPUTE["gpu"] else "")
+# the Keras jobs' conda env (--use-conda): TensorFlow's CPU or CUDA build, or JAX's (README "GPU")
+TF_ENV = "../../envs/{}.yaml".format(
+    "jax"
+    if COMPUTE["backend"] == "jax"
+    else "tensorflow-gpu" if COMPUTE["gpu"] else "tensorflow"
+)
 WHITEBOX = config["whitebox"]
 ANALYSIS_ENV = "../../envs/analysis.yaml"
 
@@ -118,9 +122,10 @@ def tf_resources(runtime):
 
 
 def compute_params():
-    """What a TensorFlow job needs to know of `compute` at start: the GPU request, whether it may run on
-    the CPU without one, XLA (scripts/common.py -> models.configure)."""
-    return {k: COMPUTE[k] for k in ("gpu", "allow_cpu_fallback", "xla")}
+    """What a Keras job needs to know of `compute` at start: the backend, the GPU request, whether it
+    may run on the CPU without one, XLA (scripts/common.py -> backend.configure). A param, so that
+    another backend reruns the jobs."""
+    return {k: COMPUTE[k] for k in ("backend", "gpu", "allow_cpu_fallback", "xla")}
 
 
 def prepare_input(wildcards):

@@ -20,5 +20,6 @@ rule whitebox:
     params:
         whitebox=canonical(WHITEBOX),
         seed=config["seed"],
+        compute=compute_params(),
     script:
         "../scripts/whitebox.py"

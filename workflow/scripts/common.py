@@ -1,4 +1,4 @@
-"""Shared start of every rule script: library on the path, all output into the job's log, TF set-up."""
+"""Shared start of every rule script: library on the path, all output into the job's log, Keras set-up."""
 
 import logging
 import os
@@ -6,6 +6,23 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def environment(backend: str, *, threads: int | None, gpu: int) -> dict[str, str]:
+    """Environment variables a Keras job sets before Keras is imported: the backend, and what JAX and
+    torch read only at start (threads, GPU memory, deterministic GPU kernels)."""
+    env = {"KERAS_BACKEND": backend}
+    if backend == "jax":
+        # several jobs share one GPU: allocate as needed instead of 75 % of it up front
+        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+        flags = ["--xla_gpu_deterministic_ops=true"] if gpu else []
+        if threads == 1:
+            flags.append("--xla_cpu_multi_thread_eigen=false")
+        env["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""), *flags]).strip()
+    if backend == "torch":
+        # cuBLAS's deterministic workspace, which torch.use_deterministic_algorithms asks for
+        env["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
+    return env
 
 
 def setup(snakemake, tensorflow: bool = False):
@@ -18,7 +35,16 @@ def setup(snakemake, tensorflow: bool = False):
         fd = os.open(snakemake.log[0], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 2)
         os.close(fd)
+    # the rule's `compute` param (common.smk: compute_params): backend, GPU request and fallback, XLA
+    compute = dict(getattr(snakemake.params, "compute", None) or {})
     if tensorflow:
+        # Keras reads its backend, and JAX its memory and determinism flags, once: before any import
+        os.environ.update(
+            environment(
+                compute.get("backend", "tensorflow"), threads=snakemake.threads, gpu=compute.get("gpu", 0)
+            )
+        )
+    if compute.get("backend", "tensorflow") == "tensorflow" and tensorflow:
         # ART reconfigures logging when first imported, dropping our handlers: import it first.
         import art  # noqa: F401
     logging.basicConfig(
@@ -33,10 +59,8 @@ def setup(snakemake, tensorflow: bool = False):
 
     sys.excepthook = excepthook
     if tensorflow:
-        from robustcurves.models import configure
+        from robustcurves.backend import configure
 
-        # the rule's `compute` param (common.smk: compute_params): the GPU request and its fallback, XLA
-        compute = dict(getattr(snakemake.params, "compute", None) or {})
         configure(
             threads=snakemake.threads,
             gpu_requested=int(compute.get("gpu", 0)),
