@@ -372,3 +372,14 @@ def train_step(model: keras.Model, optimizer, loss_fn):
         return tuple(t.detach() for t in summary(loss, logits, y))
 
     return torch_step
+
+
+def trace_any_batch(fn, *args):
+    """TensorFlow: trace `fn` (from `compile` or `model_function`) once with the first dimension of
+    every argument unknown, as an `input_signature` would, so that every chunk size runs that one graph
+    (no retrace per size, and the same kernels for every size). `args`: example arrays or tensors.
+    Nothing on the other backends (JAX compiles per shape, torch runs eagerly)."""
+    if NAME == "tensorflow":
+        specs = [tf.TensorSpec([None, *a.shape[1:]], tf.as_dtype(a.dtype)) for a in args]
+        fn.get_concrete_function(*specs)
+    return fn
