@@ -368,6 +368,15 @@ def estimate(
     return project(model, target, target_facts)
 
 
+def gpu_estimate(target: dict, calibration: dict, directory) -> pd.DataFrame:
+    """Per job of `target`: GPU-job seconds, calibrated on a GPU run's benchmark files. A GPU job's cost
+    is its wall time (its CPU time is mostly waiting on the GPU), in the same per-rule models; small
+    calibration jobs are launch-bound, so the per-unit rates and hence the projection are upper bounds."""
+    bench = read_benchmarks(directory)
+    bench = bench.assign(cpu=bench["seconds"])
+    return estimate(target, calibration, bench, overheads=measured_overheads(bench))
+
+
 def summary(projected: pd.DataFrame) -> pd.DataFrame:
     table = projected.groupby("rule", sort=False).agg(jobs=("cpu", "size"), cpu_hours=("cpu", "sum"))
     table["cpu_hours"] /= 3600
@@ -400,6 +409,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--measured", help="benchmark folder of a finished run of --config: compare the projection with it"
     )
+    parser.add_argument(
+        "--gpu-calibration",
+        help="benchmark folder of a GPU run of --calibration-config (benchmarks/gpu_check.sh keeps one):"
+        " adds the GPU column",
+    )
     args = parser.parse_args(argv)
     try:
         target, calibration = load_config(args.config), load_config(args.calibration_config)
@@ -410,6 +424,12 @@ def main(argv=None) -> int:
         print(f"estimate: {err}", file=sys.stderr)
         return 1
     table = summary(projected)
+    if args.gpu_calibration:
+        try:
+            table["gpu_hours"] = summary(gpu_estimate(target, calibration, args.gpu_calibration))["cpu_hours"]
+        except EstimateError as err:
+            print(f"estimate: {err}", file=sys.stderr)
+            return 1
     print(f"{args.config}, calibrated on {args.calibration} ({args.calibration_config}, {len(bench)} jobs)")
     if not args.overhead:
         o = measured_overheads(bench[bench["dataset"].isin(list(calibration["datasets"]))])
@@ -419,6 +439,11 @@ def main(argv=None) -> int:
         )
     print(table.to_string(float_format=lambda v: f"{v:.2f}"))
     print(f"total: {table['cpu_hours'].sum():.2f} CPU-hours over {len(projected)} jobs")
+    if "gpu_hours" in table:
+        print(
+            f"on one GPU: {table['gpu_hours'].sum():.2f} h with the jobs one after another (calibrated on"
+            f" {args.gpu_calibration}; jobs sharing the GPU can only shorten it)"
+        )
     threads = target.get("compute", {}).get("threads", 1)
     for cores in args.cores:
         hours = wall_time(projected, cores, threads) / 3600

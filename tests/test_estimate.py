@@ -257,3 +257,31 @@ def test_fixed_cost_per_job_is_the_cheapest_calibration_job_of_its_kind(tmp_path
     # the cheapest TF job (FGSM) is all overhead now; the dearer ones keep a positive rate
     assert model[("craft", "fgsm")]["k"] == pytest.approx(0.0, abs=1e-12)
     assert model[("craft", "cw")]["k"] > 0
+
+
+def test_gpu_column_from_a_gpu_run_uses_wall_seconds(tmp_path, capsys):
+    """A GPU run's jobs wait on the GPU: its column is calibrated on wall time, not CPU time."""
+    calibration = calibration_config()
+    synthetic_run(tmp_path / "cpu", calibration)
+    synthetic_run(tmp_path / "gpu", calibration)
+    for tsv in (tmp_path / "gpu").rglob("*.tsv"):  # every GPU job: a tenth of the CPU job's wall time
+        row = tsv.read_text().splitlines()[1].split("\t")
+        write_tsv(tsv, cpu=1.0, wall=float(row[0]) / 10)
+    config = tmp_path / "calibration.yaml"
+    config.write_text(yaml.safe_dump(calibration))
+    args = [
+        "--config",
+        str(config),
+        "--calibration",
+        str(tmp_path / "cpu"),
+        "--calibration-config",
+        str(config),
+    ]
+    assert estimate.main([*args, "--gpu-calibration", str(tmp_path / "gpu")]) == 0
+    out = capsys.readouterr().out
+    hours = {
+        m[1]: (float(m[2]), float(m[3]))
+        for m in re.finditer(r"^(\w+)\s+\d+\s+([\d.]+)\s+([\d.]+)$", out, re.M)
+    }
+    assert hours["train"][0] > 10 and hours["train"][1] == pytest.approx(hours["train"][0] / 10, rel=0.02)
+    assert re.search(r"^on one GPU: [\d.]+ h with the jobs one after another", out, re.M)
