@@ -1,10 +1,15 @@
-"""Trend and regime-difference statistics on frames with known answers, and the claims' verdicts."""
+"""The claims' statistics on inputs with known answers: the exact sign-flip test over folds, its inverted
+interval, the equivalence test for "level", Holm, and each example of issue 19 with its honest verdict."""
+
+import itertools
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from robustcurves import stats
+
+FOLDS = 5  # the default run's: the smallest number at which a one-sided 95 % sign-flip test can decide
 
 
 def curves(values_per_fold):
@@ -17,142 +22,124 @@ def curves(values_per_fold):
     )
 
 
-def test_monotone_rise_has_spearman_one_and_a_degenerate_interval():
-    ci = stats.trend(curves([[0.1, 0.2, 0.3, 0.4, 0.5]] * 3), "v", warmup=0)
-    assert ci["mean"] == pytest.approx(1.0) and ci["low"] == pytest.approx(1.0) and ci["folds"] == 3
-    assert stats.trend_verdict(ci, "rising") == "supported"
-    assert stats.trend_verdict(ci, "level") == "not supported"
+def decide(values, expect):
+    return stats.decide(stats.fold_summary(values), expect)
 
 
-def test_warmup_epochs_are_left_out():
-    # falls in the first two epochs, then rises: only the rise counts after a warm-up of 2
-    ci = stats.trend(curves([[0.9, 0.1, 0.2, 0.3, 0.4], [0.8, 0.1, 0.3, 0.35, 0.5]]), "v", warmup=2)
-    assert ci["mean"] == pytest.approx(1.0)
+# --- the test, its interval and their agreement
 
 
-def test_level_curves_are_level_constant_ones_saturated_and_noise_is_inconclusive():
-    level = stats.trend(curves([[0.1, 0.3, 0.2, 0.2, 0.3, 0.1]] * 4), "v", warmup=0)
-    assert level["mean"] == 0 and stats.trend_verdict(level, "level") == "supported"
-    # a constant series (an ASR saturated at 1) has no correlation: not "rho = 0, level"
-    flat = stats.trend(curves([[1.0] * 6] * 4), "v", warmup=0)
-    assert flat["folds"] == 0 and flat["saturated"] == 4 and flat["constant"] == [1.0]
-    assert stats.trend_verdict(flat, "level") == "saturated"
-    assert stats.trend_verdict(flat, "rising") == "saturated"
-    # one constant fold among rising ones is counted, not averaged in as 0
-    mixed = stats.trend(curves([[1.0] * 6] + [[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]] * 3), "v", warmup=0)
-    assert mixed["folds"] == 3 and mixed["saturated"] == 1 and mixed["mean"] == pytest.approx(1.0)
+def test_identical_folds_give_one_in_two_to_the_n_never_certainty():
+    ci = stats.fold_summary([0.2] * FOLDS)
+    assert (ci["low"], ci["high"]) == (0.2, 0.2)  # zero variance: every fold says the same
+    assert decide([0.2] * FOLDS, "positive") == ("supported", 1 / 32)
+    # four folds cannot decide at 95 % (1/16 > 0.05): unbounded interval, inconclusive
+    assert decide([0.2] * 4, "positive") == ("inconclusive", 1 / 16)
+    assert stats.flip_interval([0.2] * 4) == (-np.inf, np.inf)
+    # one fold: no test at all
+    verdict, p = decide([0.2], "positive")
+    assert verdict == "inconclusive" and np.isnan(p)
+    assert stats.flip_interval([0.2]) == (-np.inf, np.inf)
+    with pytest.raises(ValueError, match="censor"):
+        stats.flip_pvalue([0.1, np.inf, 0.2])
+
+
+def test_p_value_is_the_exact_sign_flip_distribution():
+    v = np.array([0.3, -0.1, 0.2, 0.5, 0.4, -0.2])
+    flips = np.array(list(itertools.product([1, -1], repeat=len(v))))
+    by_hand = np.mean((flips * v).mean(axis=1) >= v.mean() - 1e-12)
+    assert stats.flip_pvalue(v) == pytest.approx(by_hand)
+    assert stats.flip_pvalue(v, alternative="less") == pytest.approx(
+        np.mean((flips * v).mean(axis=1) <= v.mean())
+    )
+    # a fold tied with the null flips onto itself: p doubles, it does not drop out
+    assert stats.flip_pvalue([0.0, 0.1, 0.2, 0.3, 0.4]) == 2 / 32
+
+
+def test_interval_is_the_test_inverted():
     rng = np.random.default_rng(0)
-    noisy = stats.trend(curves(rng.uniform(size=(2, 6))), "v", warmup=0)
-    assert stats.trend_verdict(noisy, "rising") in ("inconclusive", "not supported")
+    for n in (5, 6, 8):
+        v = rng.normal(size=n)
+        subset_means = sorted(np.mean(c) for k in range(1, n + 1) for c in itertools.combinations(v, k))
+        k = int(np.floor(0.05 * 2**n))  # the k-th smallest subset mean: the exact one-sided 95 % bound
+        low, high = stats.flip_interval(v)
+        assert low == pytest.approx(subset_means[k - 1]) and high == pytest.approx(subset_means[-k])
+    # with 5 folds the bounds are the extreme folds
+    assert stats.flip_interval([0.1, 0.3, 0.5, 0.45, 0.35]) == (0.1, 0.5)
 
 
-def test_interval_matches_a_t_interval():
-    ci = stats.interval([1.0, 2.0, 3.0], confidence=0.95)
-    assert ci["mean"] == 2.0
-    assert ci["high"] - 2.0 == pytest.approx(4.302653 * 1.0 / np.sqrt(3), rel=1e-5)
-    assert np.isnan(stats.interval([1.0])["low"])
+def test_verdict_p_and_interval_agree_and_the_mean_lies_inside():
+    rng = np.random.default_rng(1)
+    tol = 1e-9  # exact ties with a bound (a fold at 0 or at ±LEVEL) leave it inside: inconclusive
+    for trial in range(200):
+        v = rng.normal(rng.uniform(-1, 1), rng.uniform(0.05, 0.6), size=rng.integers(5, 8))
+        if trial % 3 == 0:
+            v = np.round(v, 1)  # ties, zeros and values on ±LEVEL
+        ci = stats.fold_summary(v)
+        assert ci["low"] - tol <= ci["mean"] <= ci["high"] + tol
+        verdict, p = stats.decide(ci, "positive")
+        assert (p <= 0.05) == (verdict != "inconclusive") and p >= 1 / 2 ** len(v)
+        if verdict == "supported":
+            assert ci["low"] > -tol
+        elif verdict == "not supported":
+            assert ci["high"] < tol
+        else:
+            assert ci["low"] <= tol and ci["high"] >= -tol
+        verdict, p = stats.decide(ci, "level")
+        inside = -stats.LEVEL - tol < ci["low"] and ci["high"] < stats.LEVEL + tol
+        outside = ci["low"] > stats.LEVEL - tol or ci["high"] < -stats.LEVEL + tol
+        assert (p <= 0.05) == (verdict != "inconclusive")
+        if verdict == "supported":
+            assert inside
+        elif verdict == "not supported":
+            assert outside
+        else:
+            assert not (ci["low"] > -stats.LEVEL + tol and ci["high"] < stats.LEVEL - tol)
+            assert not (ci["low"] > stats.LEVEL + tol or ci["high"] < -stats.LEVEL - tol)
 
 
-def test_paired_difference_pairs_by_fold_and_epoch():
-    a = curves([[0.2, 0.2, 0.2], [0.5, 0.5, 0.5]])
-    b = curves([[0.3, 0.3, 0.3], [0.6, 0.6, 0.6]])
-    d = stats.paired_difference(a, b, "v", warmup=0)
-    # folds differ a lot, but the paired difference is exactly -0.1 in each
-    assert d["mean"] == pytest.approx(-0.1) and d["high"] == pytest.approx(-0.1)
-    assert stats.sign_verdict(d, "negative") == "supported"
-    assert stats.sign_verdict(d, "positive") == "not supported"
+# --- issue 19's examples
 
 
-def run_frames(cw_normal, cw_overfit, clever_normal, clever_overfit, linf=0.3):
-    rows, rob = [], []
-    for regime, cw, cl in (("normal", cw_normal, clever_normal), ("overfit", cw_overfit, clever_overfit)):
-        for fold in range(3):
-            for e, (asr, c) in enumerate(zip(cw, cl, strict=True)):
-                jitter = 0.01 * fold
-                rows.append(
-                    {
-                        "regime": regime,
-                        "fold": fold,
-                        "epoch": e + 1,
-                        "attack": "cw",
-                        "asr": asr + jitter,
-                        "asr_given_correct": asr / 2 + jitter,
-                        "accuracy": 1 - asr,
-                    }
-                )
-                rows.append(
-                    {
-                        "regime": regime,
-                        "fold": fold,
-                        "epoch": e + 1,
-                        "attack": "clean",
-                        "asr": 0.5 - 0.05 * e,
-                        "accuracy": 0.5 + 0.05 * e + jitter,
-                    }
-                )
-                rows.append(
-                    {
-                        "regime": regime,
-                        "fold": fold,
-                        "epoch": e + 1,
-                        "attack": "fgsm",
-                        "asr": 0.9,
-                        "accuracy": 0.1,
-                    }
-                )
-                rob.append({"regime": regime, "fold": fold, "epoch": e + 1, "clever": c + jitter})
-    dist = pd.DataFrame(
-        [
-            {"regime": r, "attack": a, "quantity": q, "mean": v, "std": 0, "folds": 3}
-            for r in ("normal", "overfit")
-            for a, q, v in (
-                ("fgsm", "linf", linf),
-                ("fgsm", "l2", 9.0),
-                ("cw", "l2", 1.0),
-                ("cw", "linf", 0.2),
-            )
-        ]
+def test_issue_1_level_is_one_equivalence_claim():
+    # mean 0.34 inside the band, one fold on its edge: the interval [0.10, 0.50] is not inside
+    # ±0.5 nor outside it (was "not supported", p 0.0097, because the interval excluded 0)
+    assert decide([0.10, 0.30, 0.50, 0.45, 0.35], "level") == ("inconclusive", 2 / 32)
+    # a weak rise in every fold, [0.20, 0.45]: inside the band, so level by the equivalence
+    # definition, and at the same time a significant rise (both are true; was "supported" with
+    # a Fisher-z p, now the exact 1/32)
+    assert decide([0.20, 0.30, 0.40, 0.45, 0.35], "level") == ("supported", 1 / 32)
+    assert decide([0.20, 0.30, 0.40, 0.45, 0.35], "rising") == ("supported", 1 / 32)
+    # refuted only when the interval lies wholly outside the band
+    assert decide([0.6, 0.7, 0.8, 0.9, 0.55], "level") == ("not supported", 1 / 32)
+    assert decide([-0.6, -0.7, -0.8, -0.9, -0.55], "level") == ("not supported", 1 / 32)
+
+
+def test_issue_2_constant_folds_count_as_no_trend_not_as_missing():
+    rising = [0.1, 0.2, 0.3, 0.4, 0.5]
+    ci = stats.trend(curves([rising, rising, [1.0] * 5, [1.0] * 5, [1.0] * 5]), "v", warmup=0)
+    assert (
+        ci["values"] == pytest.approx([1.0, 1.0, 0.0, 0.0, 0.0]) and ci["saturated"] == 3 and ci["folds"] == 5
     )
-    return pd.DataFrame(rows), pd.DataFrame(rob), dist
+    # was "supported", [1, 1], p = 0 from 2 folds; Holm kept it
+    assert stats.decide(ci, "rising") == ("inconclusive", 8 / 32)
+    assert (ci["low"], ci["high"]) == (0.0, pytest.approx(1.0))
+    assert "3 of them constant, ≡ 1: ρ = 0" in stats._fmt(ci)
+    # the two rising folds alone cannot decide either: 2 folds give p ≥ 1/4
+    assert decide([1.0, 1.0], "rising") == ("inconclusive", 1 / 4)
+    # every fold constant: nothing to test
+    flat = stats.trend(curves([[1.0] * 6] * FOLDS), "v", warmup=0)
+    assert flat["folds"] == 0 and flat["saturated"] == FOLDS and flat["constant"] == [1.0]
+    verdict, p = stats.decide(flat, "level")
+    assert verdict == "saturated" and np.isnan(p)
 
 
-def verdicts(*args, **kw):
-    ev, rob, dist = run_frames(*args, **kw)
-    table = stats.claims(
-        ev, rob, dist, normal="normal", overfit="overfit", cw="cw", linf_attacks={"fgsm": 0.3}, warmup=0
-    )
-    return dict(zip(table["claim"], table["verdict"], strict=True))
+def test_issue_6_the_mean_lies_inside_its_own_interval():
+    ci = stats.fold_summary([1, 1, 1, 1, 0.5])  # was "+0.900 [+0.926, +1.000]" (Fisher-z interval)
+    assert ci["mean"] == pytest.approx(0.9) and (ci["low"], ci["high"]) == (0.5, 1.0)
 
 
-def test_claims_follow_the_data():
-    rising, level = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [0.2, 0.21, 0.19, 0.2, 0.21, 0.2]
-    v = verdicts(rising, level, clever_normal=[0.1] * 6, clever_overfit=[0.5] * 6)
-    assert v["In the normal regime, cw ASR rises as test accuracy rises"] == "supported"
-    assert v["cw ASR is lower when overfitting (more robust)"] == "supported"
-    assert v["CLEVER is higher when overfitting"] == "supported"
-    assert v["fgsm Linf is exactly 0.3"] == "supported"
-    assert v["cw's L2 is far smaller (< half) than that of the Linf attacks"] == "supported"
-    # the same claims flip when the data say otherwise
-    v = verdicts(rising[::-1], rising, clever_normal=[0.5] * 6, clever_overfit=[0.1] * 6, linf=0.25)
-    assert v["In the normal regime, cw ASR rises as test accuracy rises"] == "not supported"
-    assert v["In the overfit regime, cw ASR stays level"] == "not supported"
-    assert v["CLEVER is higher when overfitting"] == "not supported"
-    assert v["fgsm Linf is exactly 0.3"] == "not supported"
-
-
-def test_fisher_interval_stays_inside_minus_one_one_where_a_t_interval_leaves_it():
-    rhos = [1.0, 0.9, 0.95]
-    assert stats.interval(rhos)["high"] > 1  # the old interval: +1.07
-    ci = stats.fisher_interval(rhos)
-    assert -1 <= ci["low"] < ci["mean"] < ci["high"] <= 1
-    z = np.arctanh(np.clip(rhos, -stats.RHO_CLIP, stats.RHO_CLIP))
-    half = 4.302653 * z.std(ddof=1) / np.sqrt(3)
-    assert ci["low"] == pytest.approx(np.tanh(z.mean() - half)) and ci["mean"] == pytest.approx(0.95)
-    ci = stats.fisher_interval([-0.9, -0.95, -0.99, -1.0])
-    assert -1 <= ci["low"] < ci["high"] < 0
-
-
-def test_holm_adjustment_matches_the_step_down_by_hand():
+def test_holm_matches_the_step_down_and_never_keeps_certainty():
     p = [0.01, 0.04, np.nan, 0.03, 0.5]
     # sorted 0.01, 0.03, 0.04, 0.5 times 4, 3, 2, 1 = 0.04, 0.09, 0.08 -> 0.09 (monotone), 0.5
     np.testing.assert_allclose(stats.holm(p), [0.04, 0.09, np.nan, 0.09, 0.5])
@@ -165,22 +152,188 @@ def test_holm_adjustment_matches_the_step_down_by_hand():
     out = stats.holm_verdicts(table)
     # 0.03 * 2 = 0.06 is no longer significant; the untested row keeps its verdict
     assert list(out["verdict_holm"]) == ["supported", "inconclusive", "supported", "inconclusive"]
+    # issue 2's Holm: with 5 folds the best p is 1/32, so two such claims no longer pass
+    two = stats.holm_verdicts(pd.DataFrame({"verdict": ["supported"] * 2, "p_value": [1 / 32] * 2}))
+    assert list(two["p_holm"]) == [1 / 16, 1 / 16] and set(two["verdict_holm"]) == {"inconclusive"}
 
 
-def test_p_values_agree_with_the_interval_verdicts():
-    rng = np.random.default_rng(1)
-    for _ in range(50):
-        values = rng.normal(rng.uniform(-1, 1), rng.uniform(0.1, 1), size=4)
-        ci = stats.interval(values) | {"values": list(values), "scale": "raw"}
-        verdict = stats.sign_verdict(ci, "positive")
-        p = stats.pvalue(ci, "positive", verdict)
-        assert (p < 0.05) == (verdict != "inconclusive")
-        rhos = np.tanh(rng.normal(rng.uniform(-1, 1), 0.3, size=5))
-        ci = stats.fisher_interval(rhos)
-        for expect in ("rising", "level"):
-            verdict = stats.trend_verdict(ci, expect)
-            p = stats.pvalue(ci, expect, verdict)
-            assert (p < 0.05) == (verdict != "inconclusive"), (rhos, expect, verdict, p)
+def whitebox_frame(overfit_late=np.inf, grid=(1 / 255, 0.01, 0.1, 0.3)):
+    """Issue 19's example 3: normal 0.02 at epochs 15, 30, 35 in 5 folds; overfit 0.019 at 15 and
+    `overfit_late` at 30 and 35. The old all-image column says the opposite, to show it is unused."""
+    rows = []
+    for regime, fold, epoch in itertools.product(("normal", "overfit"), range(FOLDS), (15, 30, 35)):
+        value = 0.02 if regime == "normal" else 0.019 if epoch == 15 else overfit_late
+        for eps in grid:
+            rows.append(
+                {"regime": regime, "fold": fold, "epoch": epoch, "attack": "apgd-ce", "eps": eps,
+                 "clean_accuracy": 0.9 if regime == "normal" else 1.0, "median_min_eps_correct": value,
+                 "median_min_eps": 0.001 if regime == "overfit" else 0.02}
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_issue_3_beyond_the_grid_is_the_most_robust_outcome_not_missing():
+    claim = "The overfit regime is more robust under white-box apgd-ce (median minimal L∞ eps higher)"
+    row = stats.whitebox_claims(
+        whitebox_frame(), normal="normal", overfit="overfit", warmup=0, confidence=0.95
+    )[0]
+    # was "not supported, −0.001 [−0.001, −0.001], p = 0": the inf epochs were dropped
+    assert row["claim"] == claim and (row["verdict"], row["p_value"]) == ("supported", 1 / 32)
+    per_fold = (0.019 - 0.02 + 2 * (0.3 - 0.02)) / 3  # inf counted as the grid's largest eps
+    assert f"{per_fold:+.3f} [{per_fold:+.3f}, {per_fold:+.3f}], 5 folds" in row["evidence"]
+    assert "over correctly classified images" in row["evidence"]
+    assert "clean accuracy overfit 1.00, normal 0.90" in row["evidence"]
+    assert row["excluded"].startswith("snapshots: none; 10 medians beyond the grid counted as 0.3")
+    # tables from before the `_correct` columns still work, on the all-image medians
+    old = whitebox_frame().drop(columns="median_min_eps_correct")
+    row = stats.whitebox_claims(old, normal="normal", overfit="overfit", warmup=0, confidence=0.95)[0]
+    assert row["verdict"] == "not supported" and "over all images" in row["evidence"]
+
+
+def test_whitebox_rows_skip_degenerate_snapshots_of_the_evaluation():
+    frame = whitebox_frame(overfit_late=0.01)  # overfit less robust late: not supported
+    flagged = pd.DataFrame({"regime": ["overfit"], "fold": [0], "epoch": [30]})
+    kw = {"normal": "normal", "overfit": "overfit", "warmup": 0, "confidence": 0.95}
+    row = stats.whitebox_claims(frame, flagged=flagged, **kw)[0]
+    kept = frame[~((frame["regime"] == "overfit") & (frame["fold"] == 0) & (frame["epoch"] == 30))]
+    assert row["evidence"] == stats.whitebox_claims(kept, **kw)[0]["evidence"]
+    assert row["excluded"].startswith("snapshots: 1 degenerate (overfit fold 0 epoch 30); 0 medians")
+    # through the claims table: the evaluation's flag reaches the white-box rows
+    ev, rob, dist = run_frames([0.5] * 3, [0.5] * 3, [0.1] * 3, [0.1] * 3)
+    ev["degenerate"] = np.where(
+        (ev["regime"] == "overfit") & (ev["fold"] == 0) & (ev["epoch"] == 2), "nan", ""
+    )
+    ev["epoch"] *= 15  # epochs 15, 30, 45: 30 is the white-box one
+    rob["epoch"] *= 15
+    table = stats.claims(ev, rob, dist, whitebox=frame, **CLAIMS).set_index("claim")
+    wb = table.loc[table.index.str.startswith("The overfit regime")]
+    assert wb["excluded"].str.startswith("snapshots: 1 degenerate (overfit fold 0 epoch 30)").all()
+
+
+def clever_frame():
+    """Per-image CLEVER: overfit scores 0.1 above normal's on every image, but the overfit fits are
+    rejected on its three highest-scoring images, so its mean over accepted fits is lower."""
+    rows = []
+    for regime, fold, epoch, image in itertools.product(
+        ("normal", "overfit"), range(FOLDS), (1, 2), range(10)
+    ):
+        score = 0.1 * image + 0.01 * fold + (0.1 if regime == "overfit" else 0.0)
+        rejected = regime == "overfit" and image >= 7
+        rows.append({"regime": regime, "fold": fold, "epoch": epoch, "image": image,
+                     "score": np.nan if rejected else score, "raw": score,
+                     "reason": "ks" if rejected else ""})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_issue_7_clever_compares_regimes_on_the_same_images():
+    clever = clever_frame()
+    means = clever.groupby(["regime", "fold", "epoch"])["score"].mean().rename("clever").reset_index()
+    kw = {"normal": "normal", "overfit": "overfit", "warmup": 0, "confidence": 0.95}
+    # the per-snapshot means over accepted fits (different images) say the opposite
+    old = stats.clever_claims(means, **kw)[0]
+    assert old["verdict"] == "not supported" and "not the same images" in old["evidence"]
+    row = stats.clever_claims(means, clever=clever, **kw)[0]
+    assert (row["verdict"], row["p_value"]) == ("supported", 1 / 32)
+    assert (
+        "(70 image-epoch pairs, 35 images)" in row["evidence"]
+        and "+0.100 [+0.100, +0.100]" in row["evidence"]
+    )
+    assert row["excluded"] == "snapshots: none; CLEVER: 30 of 100 image-epoch pairs left out (fit rejected)"
+    # a degenerate snapshot's images are left out of both regimes at that epoch
+    flagged = pd.DataFrame({"regime": ["normal"], "fold": [1], "epoch": [2]})
+    pairs = stats.clever_pairs(clever, normal="normal", overfit="overfit", warmup=0, flagged=flagged)
+    assert len(pairs) == 90 and not ((pairs["fold"] == 1) & (pairs["epoch"] == 2)).any()
+
+
+# --- the claims table
+
+
+def test_monotone_rise_has_spearman_one():
+    ci = stats.trend(curves([[0.1, 0.2, 0.3, 0.4, 0.5]] * FOLDS), "v", warmup=0)
+    assert ci["mean"] == pytest.approx(1.0) and ci["low"] == pytest.approx(1.0) and ci["folds"] == FOLDS
+    assert stats.decide(ci, "rising") == ("supported", 1 / 32)
+    assert stats.decide(ci, "level") == ("not supported", 1 / 32)
+
+
+def test_warmup_epochs_are_left_out():
+    # falls in the first two epochs, then rises: only the rise counts after a warm-up of 2
+    ci = stats.trend(curves([[0.9, 0.1, 0.2, 0.3, 0.4], [0.8, 0.1, 0.3, 0.35, 0.5]]), "v", warmup=2)
+    assert ci["mean"] == pytest.approx(1.0)
+    assert (ci["low"], ci["high"]) == (-1.0, 1.0)  # two folds: no bound, clipped to ρ's range
+
+
+def test_paired_difference_pairs_by_fold_and_epoch():
+    a = curves([[0.2 + 0.1 * f] * 3 for f in range(FOLDS)])
+    b = curves([[0.3 + 0.1 * f] * 3 for f in range(FOLDS)])
+    d = stats.paired_difference(a, b, "v", warmup=0)
+    # folds differ a lot, but the paired difference is exactly -0.1 in each
+    assert d["mean"] == pytest.approx(-0.1) and d["high"] == pytest.approx(-0.1)
+    assert stats.decide(d, "negative") == ("supported", 1 / 32)
+    assert stats.decide(d, "positive") == ("not supported", 1 / 32)
+
+
+def run_frames(cw_normal, cw_overfit, clever_normal, clever_overfit, linf=0.3):
+    rows, rob = [], []
+    for regime, cw, cl in (("normal", cw_normal, clever_normal), ("overfit", cw_overfit, clever_overfit)):
+        for fold in range(FOLDS):
+            for e, (asr, c) in enumerate(zip(cw, cl, strict=True)):
+                jitter = 0.01 * fold
+                common = {"regime": regime, "fold": fold, "epoch": e + 1}
+                cw_row = {"attack": "cw", "asr": asr + jitter, "asr_given_correct": asr / 2 + jitter}
+                rows.append(common | cw_row | {"accuracy": 1 - asr})
+                rows.append(
+                    common | {"attack": "clean", "asr": 0.5 - 0.05 * e, "accuracy": 0.5 + 0.05 * e + jitter}
+                )
+                rows.append(common | {"attack": "fgsm", "asr": 0.9, "accuracy": 0.1})
+                rob.append(common | {"clever": c + jitter})
+    dist = pd.DataFrame(
+        [
+            {"regime": r, "attack": a, "quantity": q, "mean": v, "std": 0, "folds": FOLDS}
+            for r in ("normal", "overfit")
+            for a, q, v in (
+                ("fgsm", "linf", linf),
+                ("fgsm", "l2", 9.0),
+                ("cw", "l2", 1.0),
+                ("cw", "linf", 0.2),
+            )
+        ]
+    )
+    return pd.DataFrame(rows), pd.DataFrame(rob), dist
+
+
+CLAIMS = {"normal": "normal", "overfit": "overfit", "cw": "cw", "linf_attacks": {"fgsm": 0.3}, "warmup": 0}
+
+
+def verdicts(*args, **kw):
+    table = stats.claims(*run_frames(*args, **kw), **CLAIMS)
+    return dict(zip(table["claim"], table["verdict"], strict=True))
+
+
+def test_claims_follow_the_data():
+    rising, level = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [0.2, 0.21, 0.19, 0.2, 0.21, 0.2]
+    v = verdicts(rising, level, clever_normal=[0.1] * 6, clever_overfit=[0.5] * 6)
+    assert v["In the normal regime, cw ASR rises as test accuracy rises"] == "supported"
+    assert v["In the overfit regime, cw ASR stays level"] == "supported"
+    assert v["cw ASR is lower when overfitting (more robust)"] == "supported"
+    assert v["CLEVER is higher when overfitting"] == "supported"
+    assert v["fgsm Linf is exactly 0.3"] == "supported"
+    assert v["cw's L2 is far smaller (< half) than that of the Linf attacks"] == "supported"
+    # the same claims flip when the data say otherwise
+    v = verdicts(rising[::-1], rising, clever_normal=[0.5] * 6, clever_overfit=[0.1] * 6, linf=0.25)
+    assert v["In the normal regime, cw ASR rises as test accuracy rises"] == "not supported"
+    assert v["In the overfit regime, cw ASR stays level"] == "not supported"
+    assert v["CLEVER is higher when overfitting"] == "not supported"
+    assert v["fgsm Linf is exactly 0.3"] == "not supported"
+
+
+def test_p_values_are_never_below_one_in_two_to_the_folds():
+    table = stats.claims(
+        *run_frames([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [0.2] * 6, [0.1] * 6, [0.5] * 6), **CLAIMS
+    )
+    tested = table["p_value"].dropna()
+    assert len(tested) >= 6 and (tested >= 1 / 32).all() and (table["p_holm"].dropna() >= tested).all()
+    # Holm over several 1/32 claims: no decided verdict survives with 5 folds
+    assert set(table.loc[table["p_value"].notna(), "verdict_holm"]) == {"inconclusive"}
 
 
 def test_claims_table_excludes_degenerate_snapshots_and_names_them():
@@ -194,31 +347,21 @@ def test_claims_table_excludes_degenerate_snapshots_and_names_them():
     dead_rob = (rob["regime"] == "overfit") & (rob["fold"] == 2) & (rob["epoch"] >= 4)
     rob.loc[dead_rob, ["degenerate", "clever"]] = ["constant predictions", np.nan]
     rob["samples"], rob["clever_rejected"] = 10, 0.1
-    table = stats.claims(
-        ev, rob, dist, normal="normal", overfit="overfit", cw="cw", linf_attacks={"fgsm": 0.3}, warmup=0
-    ).set_index("claim")
+    table = stats.claims(ev, rob, dist, **CLAIMS).set_index("claim")
     # the same table as with those snapshots' rows removed: excluded, not averaged in
-    others = {
-        "normal": "normal",
-        "overfit": "overfit",
-        "cw": "cw",
-        "linf_attacks": {"fgsm": 0.3},
-        "warmup": 0,
-    }
-    kept = stats.claims(ev[~dead], rob[~dead_rob], dist, **others).set_index("claim")
+    kept = stats.claims(ev[~dead], rob[~dead_rob], dist, **CLAIMS).set_index("claim")
     pd.testing.assert_frame_equal(table.drop(columns="excluded"), kept.drop(columns="excluded"))
     undetected = (ev.drop(columns="degenerate"), rob.drop(columns="degenerate"), dist)
-    with_dead = stats.claims(*undetected, **others).set_index("claim")
+    with_dead = stats.claims(*undetected, **CLAIMS).set_index("claim")
     level = "In the overfit regime, cw ASR stays level"
     assert with_dead.loc[level, "evidence"] != table.loc[level, "evidence"]
     assert "3 degenerate (overfit fold 2 epoch 4–6)" in table.loc[level, "excluded"]
     assert kept.loc[level, "excluded"] == "snapshots: none"
     assert (
-        "CLEVER: 33 of 330 image scores rejected"
+        "CLEVER: 57 of 570 image scores rejected"
         in table.loc["CLEVER is higher when overfitting", "excluded"]
     )
     # every ASR claim has its conditional twin, fgsm is saturated (ASR 0.9 throughout)
     assert table.loc["In the overfit regime, fgsm ASR stays level", "verdict"] == "saturated"
     assert np.isnan(table.loc["In the overfit regime, fgsm ASR stays level", "p_value"])
     assert {"verdict", "verdict_holm", "p_value", "p_holm"} <= set(table.columns)
-    assert (table["p_holm"].dropna() >= table["p_value"].dropna()).all()

@@ -1,20 +1,17 @@
-"""Statistics beyond the paper: trends over epochs and regime differences, with confidence intervals
-over folds, and the paper's claims checked against a run.
+"""Statistics beyond the paper: trends over epochs and regime differences over folds, and the paper's
+claims checked against a run. docs/statistics.md explains the choices; in short:
 
-Folds are the unit of replication: each fold gives one number (a Spearman correlation, a mean
-difference), and the interval is a Student-t interval over those numbers (for correlations on
-Fisher's z, so it stays inside [-1, 1]). Regimes are paired by fold: fold k of every regime starts
-from the same weights, validates on the same images and is measured on the same metric images with
-the same CLEVER samples. Folds share most of their training data and one test set, so fold values
-are not independent and the intervals are optimistic.
+Folds are the unit of replication: each fold gives one number per claim (a Spearman correlation with
+the epoch, a mean paired difference between regimes), and every verdict is an exact sign-flip test on
+those numbers (`scipy.stats.permutation_test`, all 2^n sign vectors): under "no effect" each fold's
+number is as likely positive as negative. With 5 folds no p-value goes below 1/32. The interval is
+that test inverted (the nulls it does not reject, one-sided at 1 - confidence on each side), so the
+verdict, the p-value and the interval agree by construction and the mean lies inside its interval.
+"level" is an equivalence claim: the two one-sided tests against ±LEVEL (TOST). Holm's step-down
+adjustment (`statsmodels.stats.multitest.multipletests`) runs over every claim with a p-value.
 
-p-values come from the same per-fold numbers as the intervals (so a verdict and its p agree at the
-run's confidence): a one-sample t-test of mean 0 (on z for correlations) for "rising" and for the
-sign of a difference, and for "level" the two one-sided tests against ±artanh(LEVEL) (TOST), whose
-larger p is doubled so that p < 1 - confidence exactly when the interval lies within ±LEVEL. A
-verdict of "not supported" takes the p of the test that refutes the claim. Holm's step-down
-adjustment runs over every claim with a p-value; deterministic checks (Linf exactness, L2 ratio)
-and saturated series have none and keep their verdict.
+Folds share most of their training data and one test set, so fold values are not independent and
+the p-values are optimistic.
 """
 
 from __future__ import annotations
@@ -22,52 +19,108 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
-# |Spearman rho| below this counts as "level" (no monotone trend worth the name).
+# |Spearman rho| below this counts as "level" (no monotone trend worth the name): the equivalence band.
 LEVEL = 0.5
-# A per-fold rho of ±1 is clipped to this before Fisher's z (artanh(1) is infinite).
-RHO_CLIP = 0.9999
+# The exact test enumerates 2^folds sign vectors.
+MAX_FOLDS = 16
+SNAPSHOT = ["regime", "fold", "epoch"]
 
 
-def interval(values, confidence: float = 0.95) -> dict:
-    """Mean, t-interval and count of per-fold values (NaNs dropped); the interval is NaN for one fold."""
+def _finite(values) -> np.ndarray:
+    """The values without NaNs (a missing fold); ±inf must have been censored before."""
     v = np.asarray(values, float)
-    v = v[np.isfinite(v)]
-    n = len(v)
-    mean = float(v.mean()) if n else float("nan")
-    if n < 2:
-        return {"mean": mean, "low": float("nan"), "high": float("nan"), "folds": n}
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * v.std(ddof=1) / np.sqrt(n)
-    return {"mean": mean, "low": mean - half, "high": mean + half, "folds": n}
+    v = v[~np.isnan(v)]
+    if np.isinf(v).any():
+        raise ValueError("infinite per-fold value: censor it to a finite bound before testing")
+    if len(v) > MAX_FOLDS:
+        raise ValueError(f"{len(v)} folds: the exact sign-flip test enumerates 2^n, at most {MAX_FOLDS}")
+    return v
 
 
-def fisher_interval(rhos, confidence: float = 0.95) -> dict:
-    """Mean of per-fold correlations with a Student-t interval on Fisher's z = artanh(rho), mapped back.
+def _mean(x, axis=-1):
+    return np.mean(x, axis=axis)
 
-    On the z scale the interval is symmetric and unbounded; tanh brings it back inside [-1, 1]. A
-    correlation of exactly ±1 (a monotone fold) is clipped to ±RHO_CLIP so its z stays finite; when
-    every fold gives the same value the interval is that value.
+
+def flip_pvalue(values, null: float = 0.0, alternative: str = "greater") -> float:
+    """Exact one-sided p of the sign-flip test that the mean of per-fold `values` is above
+    (`greater`) or below (`less`) `null`; NaN for fewer than 2 values.
+
+    Ties and zero variance need no special case: a value equal to `null` flips onto itself, so it
+    only makes p larger; n identical values give 1/2^n, never 0. Raises ValueError as `_finite`.
     """
-    v = np.asarray(rhos, float)
-    v = v[np.isfinite(v)]
-    n = len(v)
-    out = {"mean": float(v.mean()) if n else float("nan"), "low": float("nan"), "high": float("nan")}
-    out |= {"folds": n, "values": v.tolist(), "scale": "fisher"}
-    if n < 2:
-        return out
-    if np.ptp(v) == 0:
-        return out | {"low": float(v[0]), "high": float(v[0])}
-    z = np.arctanh(np.clip(v, -RHO_CLIP, RHO_CLIP))
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * z.std(ddof=1) / np.sqrt(n)
-    return out | {"low": float(np.tanh(z.mean() - half)), "high": float(np.tanh(z.mean() + half))}
+    v = _finite(values)
+    if len(v) < 2:  # scipy needs two; one fold could not reach p < 1/2 anyway
+        return float("nan")
+    # n_resamples=inf: every sign vector, an exact p
+    kw = {
+        "permutation_type": "samples",
+        "vectorized": True,
+        "n_resamples": np.inf,
+        "alternative": alternative,
+    }
+    return float(stats.permutation_test((v - null,), _mean, **kw).pvalue)
+
+
+def _subset_means(v: np.ndarray) -> np.ndarray:
+    """Sorted distinct means of the non-empty subsets of v: the nulls where the test's p can change."""
+    masks = (np.arange(1, 2 ** len(v))[:, None] >> np.arange(len(v))) & 1
+    sizes = masks.sum(axis=1)
+    means = masks @ v / sizes
+    # means equal but for round-off are one point, given by its smallest subset (one fold: exact)
+    keys = np.round(means / (np.abs(v).max() or 1.0), 12)
+    order = np.lexsort((sizes, keys))
+    return means[order][np.unique(keys[order], return_index=True)[1]]
+
+
+def _lower_bound(v: np.ndarray, alpha: float) -> float:
+    """The smallest null that the test 'mean > null' does not reject at `alpha` (-inf if none is rejected).
+
+    p(null) is a non-decreasing step function that jumps only at subset means; it is probed between
+    them (away from round-off at the jumps) and bisected. A jump point belongs to the upper step.
+    """
+    m = _subset_means(v)
+    probes = np.concatenate([[m[0] - 1], (m[:-1] + m[1:]) / 2, [m[-1] + 1]])
+    lo, hi = 0, len(probes) - 1  # the last probe lies above every value: p = 1, never rejected
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if flip_pvalue(v, probes[mid], "greater") > alpha:
+            hi = mid
+        else:
+            lo = mid + 1
+    return -np.inf if lo == 0 else float(m[lo - 1])
+
+
+def flip_interval(values, confidence: float = 0.95) -> tuple[float, float]:
+    """(low, high): the nulls neither one-sided sign-flip test rejects at 1 - confidence.
+
+    Each bound is a one-sided `confidence` bound (together a 2·confidence - 1 interval, as in TOST),
+    so 'mean > 0' is supported exactly when low > 0. With n folds a bound is finite only when
+    1/2^n ≤ 1 - confidence (5 folds at 95 %); with 5 folds it is the smallest (largest) fold value.
+    """
+    v = _finite(values)
+    if len(v) < 2:
+        return -np.inf, np.inf
+    alpha = 1 - confidence
+    return _lower_bound(v, alpha), 0.0 - _lower_bound(-v, alpha)  # 0.0 -: no "-0.000"
+
+
+def fold_summary(values, confidence: float = 0.95) -> dict:
+    """{mean, low, high, folds, values} of per-fold values (NaNs dropped), the interval `flip_interval`'s."""
+    v = _finite(values)
+    low, high = flip_interval(v, confidence)
+    mean = float(v.mean()) if len(v) else float("nan")
+    return {"mean": mean, "low": low, "high": high, "folds": len(v), "values": v.tolist()}
 
 
 def trend(df: pd.DataFrame, value: str, warmup: int, confidence: float = 0.95) -> dict:
     """Spearman correlation of `value` with the epoch after `warmup` epochs, per fold, then over folds.
 
     `df` has columns fold, epoch and `value`. A fold whose series is constant (an ASR saturated at 1,
-    say) has no correlation: it is counted in `saturated` (with its `constant` value) instead of
-    passing for rho = 0; the interval (`fisher_interval`) is over the other folds.
+    say) shows no trend: it enters as rho = 0 and is counted in `saturated` (with its `constant`
+    value). When every fold is constant nothing is tested (`folds` 0: the verdict is "saturated").
+    The interval is `flip_interval`'s, within [-1, 1].
     """
     late = df[df["epoch"] > warmup]
     rhos, constant = [], []
@@ -77,111 +130,90 @@ def trend(df: pd.DataFrame, value: str, warmup: int, confidence: float = 0.95) -
             continue
         if fold[value].nunique() == 1:
             constant.append(float(fold[value].iloc[0]))
+            rhos.append(0.0)
         else:
             rhos.append(stats.spearmanr(fold["epoch"], fold[value]).statistic)
-    ci = fisher_interval(rhos, confidence)
+    if len(constant) == len(rhos):
+        rhos = []
+    ci = fold_summary(rhos, confidence)
+    ci |= {"low": max(ci["low"], -1.0), "high": min(ci["high"], 1.0)}
     return ci | {"saturated": len(constant), "constant": sorted(set(constant))}
 
 
 def paired_difference(a: pd.DataFrame, b: pd.DataFrame, value: str, warmup: int, confidence=0.95) -> dict:
-    """Mean over matched epochs (after warm-up) of a - b, per fold, then over folds (paired by fold)."""
+    """Mean over matched epochs (after warm-up) of a - b, per fold, then over folds (paired by fold).
+
+    a, b: columns fold, epoch and finite `value` (NaN: not measured). Returns `fold_summary`'s dict.
+    """
     merged = a.merge(b, on=["fold", "epoch"], suffixes=("_a", "_b"))
     merged = merged[merged["epoch"] > warmup]
     per_fold = (merged[f"{value}_a"] - merged[f"{value}_b"]).groupby(merged["fold"]).mean()
-    ci = interval(per_fold.to_numpy(), confidence)
-    return ci | {"values": [float(v) for v in per_fold.to_numpy() if np.isfinite(v)], "scale": "raw"}
+    return fold_summary(per_fold.to_numpy(), confidence)
 
 
-def trend_verdict(ci: dict, expect: str) -> str:
-    """'rising' is supported when the interval lies above 0; 'level' when it lies within ±LEVEL;
-    'saturated' when every fold's series is constant (no trend can be measured)."""
-    low, high = ci["low"], ci["high"]
-    if ci["folds"] == 0 and ci.get("saturated", 0):
-        return "saturated"
-    if not np.isfinite(low):
-        return "inconclusive"
-    if expect == "rising":
-        return "supported" if low > 0 else "not supported" if high < 0 else "inconclusive"
+def decide(ci: dict, expect: str, confidence: float = 0.95) -> tuple[str, float]:
+    """(verdict, p) of a claim on `ci["values"]` (per-fold numbers, from `trend` or `paired_difference`).
+
+    expect 'positive' (or 'rising'): supported when the sign-flip test finds the mean above 0, not
+    supported when it finds it below 0; 'negative' the mirror image; 'level': supported when both
+    one-sided tests place the mean inside ±LEVEL (TOST, p the larger of the two), not supported when
+    one places it outside the band. Each verdict's p is the test that decides it (inconclusive: the
+    supporting test's). 'saturated' (p NaN) when every fold was constant; fewer than 2 folds:
+    inconclusive, p NaN. Raises ValueError for another `expect`.
+    """
+    if ci["folds"] == 0 and ci.get("saturated"):
+        return "saturated", float("nan")
+    v, alpha = ci["values"], 1 - confidence
     if expect == "level":
-        if -LEVEL < low and high < LEVEL:
-            return "supported"
-        return "not supported" if low > 0 or high < 0 else "inconclusive"
-    raise ValueError(expect)
-
-
-def sign_verdict(ci: dict, expect: str) -> str:
-    """A difference expected 'positive' or 'negative': supported when its interval excludes 0 that way."""
-    low, high = ci["low"], ci["high"]
-    if not np.isfinite(low):
-        return "inconclusive"
-    lo, hi = (low, high) if expect == "positive" else (-high, -low)
-    return "supported" if lo > 0 else "not supported" if hi < 0 else "inconclusive"
-
-
-def _t_pvalue(values, null: float = 0.0, side: str = "two") -> float:
-    """One-sample t-test of mean == null: two-sided, or one-sided 'greater' / 'less' than null."""
-    v = np.asarray(values, float)
-    n = len(v)
-    if n < 2:
-        return float("nan")
-    diff, sd = v.mean() - null, v.std(ddof=1)
-    if sd == 0:
-        t = np.inf if diff > 0 else -np.inf if diff < 0 else 0.0
+        inside = max(flip_pvalue(v, -LEVEL, "greater"), flip_pvalue(v, LEVEL, "less"))
+        outside = min(flip_pvalue(v, LEVEL, "greater"), flip_pvalue(v, -LEVEL, "less"))
+    elif expect in ("positive", "rising", "negative"):
+        side, other = ("less", "greater") if expect == "negative" else ("greater", "less")
+        inside, outside = flip_pvalue(v, 0.0, side), flip_pvalue(v, 0.0, other)
     else:
-        t = diff / (sd / np.sqrt(n))
-    if side == "greater":
-        return float(stats.t.sf(t, n - 1))
-    if side == "less":
-        return float(stats.t.cdf(t, n - 1))
-    return float(min(1.0, 2 * stats.t.sf(abs(t), n - 1)))
-
-
-def pvalue(ci: dict, expect: str, verdict: str) -> float:
-    """The p-value behind a verdict on `ci` (from `trend` or `paired_difference`); NaN when none."""
-    if verdict == "saturated" or "values" not in ci:
-        return float("nan")
-    v = np.asarray(ci["values"], float)
-    if ci.get("scale") == "fisher":
-        v = np.arctanh(np.clip(v, -RHO_CLIP, RHO_CLIP))
-    if expect == "level" and verdict != "not supported":
-        bound = np.arctanh(LEVEL)
-        return float(min(1.0, 2 * max(_t_pvalue(v, -bound, "greater"), _t_pvalue(v, bound, "less"))))
-    return _t_pvalue(v)
+        raise ValueError(f"unknown expectation {expect!r}")
+    if inside <= alpha:
+        return "supported", inside
+    if outside <= alpha:
+        return "not supported", outside
+    return "inconclusive", inside
 
 
 def holm(p) -> np.ndarray:
-    """Holm's step-down adjusted p-values; NaNs stay NaN and do not count in the family."""
+    """Holm's step-down adjusted p-values (statsmodels); NaNs stay NaN and do not count in the family."""
     p = np.asarray(p, float)
     out = np.full(len(p), np.nan)
-    tested = np.flatnonzero(np.isfinite(p))
-    m = len(tested)
-    if m:
-        order = tested[np.argsort(p[tested], kind="stable")]
-        adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
-        out[order] = np.minimum(adjusted, 1.0)
+    tested = np.isfinite(p)
+    if tested.any():
+        out[tested] = multipletests(p[tested], method="holm")[1]
     return out
 
 
 def holm_verdicts(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """Add `p_holm` and `verdict_holm` to a claims table with `verdict` and `p_value` columns.
 
-    A decided verdict (supported / not supported) whose adjusted p is not below 1 - confidence
-    becomes inconclusive; the others keep their raw verdict.
+    A decided verdict (supported / not supported) whose adjusted p exceeds 1 - confidence becomes
+    inconclusive; the others keep their raw verdict.
     """
     table = table.copy()
     table["p_holm"] = holm(table["p_value"])
-    decided = table["verdict"].isin(["supported", "not supported"]) & (table["p_holm"] >= 1 - confidence)
+    decided = table["verdict"].isin(["supported", "not supported"]) & (table["p_holm"] > 1 - confidence)
     table["verdict_holm"] = table["verdict"].where(~decided, "inconclusive")
     return table
 
 
 def _fmt(ci: dict) -> str:
+    constant = ", ".join(f"{c:g}" for c in ci.get("constant", []))
     if ci["folds"] == 0 and ci.get("saturated"):
-        return f"constant in all {ci['saturated']} folds (≡ {', '.join(f'{c:g}' for c in ci['constant'])})"
+        return f"constant in all {ci['saturated']} folds (≡ {constant})"
     text = f"{ci['mean']:+.3f} [{ci['low']:+.3f}, {ci['high']:+.3f}], {ci['folds']} folds"
     if ci.get("saturated"):
-        text += f" ({ci['saturated']} more constant, ≡ {', '.join(f'{c:g}' for c in ci['constant'])})"
+        text += f" ({ci['saturated']} of them constant, ≡ {constant}: ρ = 0)"
     return text
+
+
+def _bounds(confidence: float) -> str:
+    return f"mean [lower, upper: one-sided {confidence:.0%} bounds, exact sign-flip test over folds]"
 
 
 def _row(claim: str, verdict: str, evidence: str, p: float = float("nan")) -> dict:
@@ -192,6 +224,7 @@ def trend_table(evaluation: pd.DataFrame, robustness: pd.DataFrame, warmup: int,
     """Per regime and quantity (each attack's ASR and conditional ASR, clean accuracy, CLEVER …): the
     trend over epochs, leaving out degenerate snapshots."""
     evaluation, robustness = sound(evaluation), sound(robustness)
+    keep = ("mean", "low", "high", "folds", "saturated")
     rows = []
     for (regime, attack), df in evaluation.groupby(["regime", "attack"]):
         quantities = ["accuracy"] if attack == "clean" else ["asr", "asr_given_correct"]
@@ -199,13 +232,11 @@ def trend_table(evaluation: pd.DataFrame, robustness: pd.DataFrame, warmup: int,
             if quantity not in df or df[quantity].isna().all():
                 continue
             ci = trend(df, quantity, warmup, confidence)
-            ci = {k: ci[k] for k in ("mean", "low", "high", "folds", "saturated")}
-            rows.append({"regime": regime, "quantity": f"{quantity} ({attack})", **ci})
+            rows.append({"regime": regime, "quantity": f"{quantity} ({attack})", **{k: ci[k] for k in keep}})
     for regime, df in robustness.groupby("regime"):
         for quantity in ("clever", "loss_sensitivity", "empirical_robustness"):
             ci = trend(df, quantity, warmup, confidence)
-            ci = {k: ci[k] for k in ("mean", "low", "high", "folds", "saturated")}
-            rows.append({"regime": regime, "quantity": quantity, **ci})
+            rows.append({"regime": regime, "quantity": quantity, **{k: ci[k] for k in keep}})
     return pd.DataFrame(rows).rename(columns={"mean": "spearman"})
 
 
@@ -216,14 +247,23 @@ def sound(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["degenerate"].fillna("").astype(str) == ""]
 
 
-def excluded_snapshots(*frames: pd.DataFrame) -> str:
-    """'N degenerate snapshots (regime fold k epochs a–b; …)' over the frames, or 'none'."""
-    flagged = [
-        df.loc[df["degenerate"].fillna("").astype(str) != "", ["regime", "fold", "epoch"]]
-        for df in frames
-        if "degenerate" in df
+def flagged_snapshots(*frames: pd.DataFrame) -> pd.DataFrame:
+    """(regime, fold, epoch) of every snapshot some frame flags degenerate (a non-empty reason)."""
+    parts = [
+        df.loc[df["degenerate"].fillna("").astype(str) != "", SNAPSHOT] for df in frames if "degenerate" in df
     ]
-    flagged = pd.concat(flagged).drop_duplicates() if flagged else pd.DataFrame()
+    return pd.concat(parts).drop_duplicates() if parts else pd.DataFrame(columns=SNAPSHOT)
+
+
+def drop_snapshots(df: pd.DataFrame, flagged: pd.DataFrame | None) -> pd.DataFrame:
+    """The rows of `df` (with regime, fold, epoch columns) whose snapshot is not in `flagged`."""
+    if flagged is None or flagged.empty or df.empty:
+        return df
+    return df[~pd.MultiIndex.from_frame(df[SNAPSHOT]).isin(pd.MultiIndex.from_frame(flagged[SNAPSHOT]))]
+
+
+def describe_snapshots(flagged: pd.DataFrame) -> str:
+    """'N degenerate (regime fold k epoch a–b; …)', or 'none'."""
     if flagged.empty:
         return "none"
     parts = [
@@ -231,6 +271,11 @@ def excluded_snapshots(*frames: pd.DataFrame) -> str:
         for (regime, fold), g in flagged.groupby(["regime", "fold"])
     ]
     return f"{len(flagged)} degenerate ({'; '.join(parts)})"
+
+
+def excluded_snapshots(*frames: pd.DataFrame) -> str:
+    """'N degenerate snapshots (regime fold k epochs a–b; …)' over the frames, or 'none'."""
+    return describe_snapshots(flagged_snapshots(*frames))
 
 
 def epoch_ranges(epochs: list[int]) -> str:
@@ -245,43 +290,52 @@ def epoch_ranges(epochs: list[int]) -> str:
 
 
 def rising_claims(evaluation, *, normal: str, cw: str | None, warmup: int, confidence: float) -> list[dict]:
-    """Paper: in the normal regime, the CW attack succeeds more as test accuracy rises."""
+    """Paper: in the normal regime, the CW attack succeeds more as test accuracy rises.
+
+    Both must rise (an intersection-union test: supported when both sign-flip tests are, p the larger
+    of their two p's); not supported when the ASR falls.
+    """
     if cw is None:
         return []
-    after = f"Spearman ρ with the epoch after epoch {warmup}, mean [{confidence:.0%} Fisher-z CI]"
+    after = f"Spearman ρ with the epoch after epoch {warmup}, {_bounds(confidence)}"
     acc = trend(_series(evaluation, normal, "clean", "accuracy"), "accuracy", warmup, confidence)
-    accuracy_rises = trend_verdict(acc, "rising") == "supported"
+    acc_verdict, acc_p = decide(acc, "rising", confidence)
+    acc_p = acc_p if np.isfinite(acc_p) else 1.0  # an untestable (saturated) accuracy does not rise
     rows = []
     for value, name in (("asr", "ASR"), ("asr_given_correct", "ASR on correctly classified originals")):
         series = _series(evaluation, normal, cw, value)
         if series[value].isna().all():
             continue
         ci = trend(series, value, warmup, confidence)
-        verdict = trend_verdict(ci, "rising")
+        verdict, p = decide(ci, "rising", confidence)
+        if verdict in ("supported", "inconclusive"):
+            p = max(p, acc_p) if np.isfinite(p) else p
+            verdict = verdict if acc_verdict == "supported" else "inconclusive"
         rows.append(
             _row(
                 f"In the {normal} regime, {cw} {name} rises as test accuracy rises",
-                verdict if accuracy_rises or verdict == "saturated" else "inconclusive",
+                verdict,
                 f"{after}: test accuracy {_fmt(acc)}; {cw} {name} {_fmt(ci)}",
-                pvalue(ci, "rising", verdict),
+                p,
             )
         )
     return rows
 
 
 def level_claims(evaluation, *, overfit: str, warmup: int, confidence: float) -> list[dict]:
-    """Paper: when overfitting, every attack's success rate stays level over the epochs."""
-    after = f"Spearman ρ with the epoch after epoch {warmup}, mean [{confidence:.0%} Fisher-z CI]"
+    """Paper: when overfitting, every attack's success rate stays level over the epochs (equivalence:
+    the trend lies within ±LEVEL)."""
+    after = f"Spearman ρ with the epoch after epoch {warmup}, {_bounds(confidence)}"
     rows = []
     for attack in _attacks(evaluation):
         ci = trend(_series(evaluation, overfit, attack, "asr"), "asr", warmup, confidence)
-        verdict = trend_verdict(ci, "level")
+        verdict, p = decide(ci, "level", confidence)
         rows.append(
             _row(
                 f"In the {overfit} regime, {attack} ASR stays level",
                 verdict,
-                f"{after}: {_fmt(ci)} (level: -{LEVEL} < ρ < {LEVEL})",
-                pvalue(ci, "level", verdict),
+                f"{after}: {_fmt(ci)} (level: both bounds within ±{LEVEL}; refuted: both outside)",
+                p,
             )
         )
     return rows
@@ -296,33 +350,63 @@ def difference_claims(evaluation, *, normal: str, overfit: str, warmup: int, con
             if a[value].isna().all() and b[value].isna().all():
                 continue
             d = paired_difference(a, b, value, warmup, confidence)
-            verdict = sign_verdict(d, "negative")
+            verdict, p = decide(d, "negative", confidence)
             rows.append(
                 _row(
                     f"{attack} {name} is lower when overfitting (more robust)",
                     verdict,
                     f"{name} {overfit} − {normal} at matched epochs after {warmup}, "
-                    f"paired by fold: {_fmt(d)}",
-                    pvalue(d, "negative", verdict),
+                    f"paired by fold, {_bounds(confidence)}: {_fmt(d)}",
+                    p,
                 )
             )
     return rows
 
 
-def clever_claims(robustness, *, normal: str, overfit: str, warmup: int, confidence: float) -> list[dict]:
-    """Paper: CLEVER scores are higher when overfitting."""
-    rob = {r: robustness[robustness["regime"] == r][["fold", "epoch", "clever"]] for r in (normal, overfit)}
-    d = paired_difference(rob[overfit], rob[normal], "clever", warmup, confidence)
-    verdict = sign_verdict(d, "positive")
-    return [
-        _row(
-            "CLEVER is higher when overfitting",
-            verdict,
-            f"CLEVER (mean over images with an accepted fit) {overfit} − {normal} at matched epochs "
-            f"after {warmup}, paired by fold: {_fmt(d)}",
-            pvalue(d, "positive", verdict),
+def clever_pairs(clever: pd.DataFrame, *, normal: str, overfit: str, warmup: int, flagged=None):
+    """Per-image CLEVER scores of both regimes on the same (fold, epoch, image), after warm-up.
+
+    clever: the per-fold clever.csv tables stacked (regime, fold, epoch, image, score; score NaN where
+    the fit was rejected). Snapshots in `flagged` are left out. Returns one row per matched (fold,
+    epoch, image) with `difference` = overfit − normal, NaN where either regime's fit was rejected.
+    """
+    df = drop_snapshots(clever[clever["epoch"] > warmup], flagged)
+    keys = ["fold", "epoch", "image"]
+    a, b = (df[df["regime"] == r][[*keys, "score"]] for r in (overfit, normal))
+    pairs = a.merge(b, on=keys, suffixes=("_a", "_b"))
+    return pairs.assign(difference=pairs["score_a"] - pairs["score_b"])
+
+
+def clever_claims(
+    robustness, *, normal: str, overfit: str, warmup: int, confidence: float, clever=None, flagged=None
+) -> list[dict]:
+    """Paper: CLEVER scores are higher when overfitting.
+
+    With per-image scores (`clever`, see `clever_pairs`): per fold the mean of overfit − normal over
+    the (epoch, image) pairs where both regimes' fits were accepted, so both regimes are scored on
+    the same images; then the sign-flip test over folds. Without them (older runs): the per-snapshot
+    means of `robustness`, over images with an accepted fit, which differ between snapshots.
+    """
+    if clever is None or "score" not in clever or clever.empty:
+        a, b = (robustness[robustness["regime"] == r][["fold", "epoch", "clever"]] for r in (overfit, normal))
+        d = paired_difference(a, b, "clever", warmup, confidence)
+        how = "CLEVER (mean over images with an accepted fit, not the same images per snapshot)"
+        images = clever_exclusions(robustness, warmup)
+    else:
+        pairs = clever_pairs(clever, normal=normal, overfit=overfit, warmup=warmup, flagged=flagged)
+        kept = pairs.dropna(subset=["difference"])
+        d = fold_summary(kept.groupby("fold")["difference"].mean().to_numpy(), confidence)
+        how = (
+            f"CLEVER per image on the images with an accepted fit in both regimes ({len(kept)} image-epoch "
+            f"pairs, {kept[['fold', 'image']].drop_duplicates().shape[0]} images), mean per fold of"
         )
-    ]
+        images = f"CLEVER: {len(pairs) - len(kept)} of {len(pairs)} image-epoch pairs left out (fit rejected)"
+    verdict, p = decide(d, "positive", confidence)
+    evidence = f"{how} {overfit} − {normal} at matched epochs after {warmup}, {_bounds(confidence)}: "
+    evidence += _fmt(d)
+    skipped = describe_snapshots(flagged if flagged is not None else flagged_snapshots(robustness))
+    excluded = f"snapshots: {skipped}" + (f"; {images}" if images else "")
+    return [_row("CLEVER is higher when overfitting", verdict, evidence, p) | {"excluded": excluded}]
 
 
 def distance_claims(distances, *, cw: str | None, linf_attacks: dict[str, float]) -> list[dict]:
@@ -391,16 +475,18 @@ def claims(
     warmup: int,
     confidence: float = 0.95,
     whitebox: pd.DataFrame | None = None,
+    clever: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The paper's claims (and ours on the white-box stage, given its frame), each with a raw and a
     Holm-adjusted verdict computed from this run, its p-values, the numbers behind it and what was
     excluded.
 
     evaluation / robustness: per-fold frames with a regime column; distances: the fold summary
-    (regime, attack, quantity, mean, std, folds); linf_attacks: attack name → its eps. Degenerate
-    snapshots (a `degenerate` reason) are left out of every claim and named in `excluded`.
+    (regime, attack, quantity, mean, std, folds); linf_attacks: attack name → its eps; whitebox /
+    clever: the per-fold whitebox.csv / clever.csv tables stacked (optional). Degenerate snapshots (a
+    `degenerate` reason in evaluation or robustness) are left out of every claim and named in `excluded`.
     """
-    skipped = excluded_snapshots(evaluation, robustness)
+    flagged = flagged_snapshots(evaluation, robustness)
     ev, rob = sound(evaluation), sound(robustness)
     common = {"warmup": warmup, "confidence": confidence}
     rows = [
@@ -408,53 +494,83 @@ def claims(
         *level_claims(ev, overfit=overfit, **common),
         *difference_claims(ev, normal=normal, overfit=overfit, **common),
     ]
-    for row in rows:
-        row["excluded"] = f"snapshots: {skipped}"
-    clever_rows = clever_claims(rob, normal=normal, overfit=overfit, **common)
-    images = clever_exclusions(rob, warmup)
-    for row in clever_rows:
-        row["excluded"] = f"snapshots: {skipped}" + (f"; {images}" if images else "")
-    rows += clever_rows
+    rows = [row | {"excluded": f"snapshots: {describe_snapshots(flagged)}"} for row in rows]
+    rows += clever_claims(rob, normal=normal, overfit=overfit, clever=clever, flagged=flagged, **common)
     rows += [
         row | {"excluded": "none (per-image distances of the crafted sets)"}
         for row in distance_claims(distances, cw=cw, linf_attacks=linf_attacks)
     ]
     if whitebox is not None:
-        rows += [
-            row | {"excluded": "none (every attacked snapshot; masking flags in whitebox.csv)"}
-            for row in whitebox_claims(whitebox, normal=normal, overfit=overfit, **common)
-        ]
+        rows += whitebox_claims(whitebox, normal=normal, overfit=overfit, flagged=flagged, **common)
     table = holm_verdicts(pd.DataFrame(rows), confidence)
     return table[["claim", "verdict", "verdict_holm", "p_value", "p_holm", "evidence", "excluded"]]
 
 
-def whitebox_claims(whitebox, *, normal: str, overfit: str, warmup: int, confidence: float) -> list[dict]:
+def _ceiling(rows: pd.DataFrame, value: str) -> float:
+    """Where an `inf` median (more than half the images resisted every try) is censored: the largest
+    grid eps for L∞ (the bisection's ceiling: the true median lies above it) or, without a grid (CW),
+    the largest finite median measured. 0 when nothing is finite (every median inf: all tie)."""
+    finite = rows[value][np.isfinite(rows[value])]
+    candidates = [rows["eps"].max() if "eps" in rows else np.nan, finite.max() if len(finite) else np.nan]
+    ceiling = np.nanmax(candidates) if np.isfinite(candidates).any() else 0.0
+    return float(ceiling)
+
+
+def whitebox_claims(
+    whitebox, *, normal: str, overfit: str, warmup: int, confidence: float, flagged=None
+) -> list[dict]:
     """Ours, beyond the paper: is the overfit regime more robust when each snapshot is attacked itself?
     Per APGD loss (and the worst case over the L∞ attacks) by the median minimal L∞ eps, and for CW by
-    the median minimal L2: paired differences overfit − normal at matched epochs after `warmup`, per
-    fold, then a t-interval over folds.
+    the median minimal L2, over the images the snapshot classifies correctly (`median_min_eps_correct`,
+    `median_min_l2_correct`; tables without them: over all images, misclassified ones at 0): paired
+    differences overfit − normal at matched epochs after `warmup`, per fold, then the sign-flip test.
 
     whitebox: the per-fold whitebox.csv tables stacked, with regime and fold columns. A median of `inf`
-    (more than half the images resisted every grid eps) leaves that fold out of the interval.
+    is the most robust outcome: censored at `_ceiling`, not dropped. Snapshots in `flagged` (degenerate,
+    from the evaluation) are left out. Each row carries its `excluded` text.
     """
+    attacked = whitebox.loc[whitebox["epoch"] > warmup, SNAPSHOT].drop_duplicates()
+    flagged = [f for f in (flagged, flagged_snapshots(whitebox)) if f is not None and len(f)]
+    skipped = attacked.merge(pd.concat(flagged).astype(attacked.dtypes)) if flagged else attacked.iloc[:0]
+    whitebox = drop_snapshots(whitebox, skipped)
+    common = {"normal": normal, "overfit": overfit, "warmup": warmup, "confidence": confidence}
     rows = []
-    measures = [(a, "median_min_eps", "median minimal L∞ eps") for a in ("apgd-ce", "apgd-dlr", "worst")]
-    measures.append(("cw", "median_min_l2", "median minimal L2"))
-    for attack, value, label in measures:
+    for attack in ("apgd-ce", "apgd-dlr", "worst", "cw"):
         df = whitebox[whitebox["attack"] == attack]
-        if df.empty:
-            continue
-        df = df.drop_duplicates(["regime", "fold", "epoch"]).replace([np.inf, -np.inf], np.nan)
-        a, b = (df[df["regime"] == r][["fold", "epoch", value]] for r in (overfit, normal))
-        d = paired_difference(a, b, value, warmup, confidence)
-        verdict = sign_verdict(d, "positive")
-        rows.append(
-            _row(
-                f"The {overfit} regime is more robust under white-box {attack} ({label} higher)",
-                verdict,
-                f"{label} {overfit} − {normal} at matched epochs after {warmup}, each snapshot attacked "
-                f"itself, paired by fold: {_fmt(d)}",
-                pvalue(d, "positive", verdict),
-            )
-        )
+        if not df.empty:
+            row = _whitebox_row(df, attack, **common)
+            rows.append(row | {"excluded": f"snapshots: {describe_snapshots(skipped)}; {row['excluded']}"})
     return rows
+
+
+def _whitebox_row(df, attack: str, *, normal: str, overfit: str, warmup: int, confidence: float) -> dict:
+    """The claim row of one white-box attack's rows (several per snapshot for the L∞ grid)."""
+    value, label = (
+        ("median_min_l2", "median minimal L2")
+        if attack == "cw"
+        else ("median_min_eps", "median minimal L∞ eps")
+    )
+    correct = f"{value}_correct" in df
+    value = f"{value}_correct" if correct else value
+    ceiling = _ceiling(df, value)
+    df = df.drop_duplicates(SNAPSHOT)
+    late = df[df["epoch"] > warmup]
+    censored = int(np.isposinf(late[value]).sum())
+    df = df.assign(**{value: df[value].replace(np.inf, ceiling)})
+    a, b = (df[df["regime"] == r][["fold", "epoch", value]] for r in (overfit, normal))
+    d = paired_difference(a, b, value, warmup, confidence)
+    verdict, p = decide(d, "positive", confidence)
+    scope = "over correctly classified images" if correct else "over all images (misclassified at 0)"
+    evidence = (
+        f"{label} {scope}, {overfit} − {normal} at matched epochs after {warmup}, each snapshot attacked "
+        f"itself, paired by fold, {_bounds(confidence)}: {_fmt(d)}"
+    )
+    if "clean_accuracy" in late:
+        accuracy = late.groupby("regime")["clean_accuracy"].mean()
+        evidence += (
+            f"; clean accuracy {', '.join(f'{r} {accuracy.get(r, np.nan):.2f}' for r in (overfit, normal))}"
+        )
+    beyond = "the grid" if "eps" in df and df["eps"].notna().any() else "every success"
+    excluded = f"{censored} medians beyond {beyond} counted as {ceiling:g}; masking flags in whitebox.csv"
+    claim = f"The {overfit} regime is more robust under white-box {attack} ({label} higher)"
+    return _row(claim, verdict, evidence, p) | {"excluded": excluded}

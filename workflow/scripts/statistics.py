@@ -7,15 +7,20 @@ import pandas as pd
 from robustcurves import aggregate, io, stats
 
 p = snakemake.params
-evaluation = aggregate.stack(aggregate.read_fold_frames(snakemake.input.evaluation, p.fold_keys))
-robustness = aggregate.stack(aggregate.read_fold_frames(snakemake.input.robustness, p.fold_keys))
+
+
+def stacked(name):
+    """The per-fold tables of input `name` stacked with regime and fold columns; None without the input."""
+    if name not in snakemake.input.keys():
+        return None
+    return aggregate.stack(aggregate.read_fold_frames(snakemake.input[name], p.fold_keys))
+
+
+evaluation, robustness = stacked("evaluation"), stacked("robustness")
 distances = pd.read_csv(snakemake.input.distances)
 s = p.statistics
 trends = stats.trend_table(evaluation, robustness, s["warmup"], s["confidence"])
 io.write_csv(trends, snakemake.output.trends)
-whitebox = None
-if "whitebox" in snakemake.input.keys():
-    whitebox = aggregate.stack(aggregate.read_fold_frames(snakemake.input.whitebox, p.fold_keys))
 claims = stats.claims(
     evaluation,
     robustness,
@@ -26,7 +31,8 @@ claims = stats.claims(
     linf_attacks=p.linf_attacks,
     warmup=s["warmup"],
     confidence=s["confidence"],
-    whitebox=whitebox,
+    whitebox=stacked("whitebox"),
+    clever=stacked("clever"),
 )
 log.info("claims:\n%s", claims.to_string())
 io.write_csv(claims, snakemake.output.csv)
