@@ -383,3 +383,21 @@ def trace_any_batch(fn, *args):
         specs = [tf.TensorSpec([None, *a.shape[1:]], tf.as_dtype(a.dtype)) for a in args]
         fn.get_concrete_function(*specs)
     return fn
+
+
+def batch_jacobian(f, x):
+    """d f(x)[b, i] / d x[b] for every row b, shape [batch, outputs, *x.shape[1:]], where `f` maps a
+    batch to [batch, outputs] row by row (a model in inference mode): TensorFlow's `batch_jacobian`,
+    JAX's `jacrev` of the batch sum (one forward pass, a backward pass per output), torch's per output."""
+    if NAME == "tensorflow":
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = f(x)
+        return tape.batch_jacobian(y, x)
+    if NAME == "jax":
+        return jax.numpy.moveaxis(jax.jacrev(lambda z: jax.numpy.sum(f(z), axis=0))(x), 0, 1)
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        y = f(x)
+        rows = [torch.autograd.grad(y[:, i].sum(), x, retain_graph=True)[0] for i in range(y.shape[1])]
+    return torch.stack(rows, 1)
