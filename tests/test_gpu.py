@@ -62,8 +62,9 @@ print(json.dumps({"device": device, "jit": str(tf.config.optimizer.get_jit())}))
 """
 
 
-def configure_in_a_fresh_process(**kwargs):
+def configure_in_a_fresh_process(backend="tensorflow", **kwargs):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow"), "CUDA_VISIBLE_DEVICES": ""}
+    env["KERAS_BACKEND"] = backend
     return subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(kwargs)],
         capture_output=True,
@@ -85,6 +86,19 @@ def test_configure_on_this_cpu_fails_loudly_then_falls_back_when_allowed():
     assert json.loads(fallback.stdout) == {"device": "/CPU:0", "jit": "autoclustering"}
     assert "WARNING" in fallback.stderr and "allow_cpu_fallback is true" in fallback.stderr
     assert "using /CPU:0 with XLA" in fallback.stderr
+
+
+def test_jax_without_a_gpu_fails_loudly_and_names_itself():
+    failed = configure_in_a_fresh_process("jax", gpu_requested=1)
+    assert failed.returncode != 0
+    assert (
+        "GPUUnavailable: compute.gpu is 1 but JAX sees no GPU: this jaxlib has no CUDA plugin"
+        in failed.stderr
+    )
+    assert "JAX 0.10.2 (CPU-only build) sees cpu:0" in failed.stderr
+    ok = configure_in_a_fresh_process("jax", gpu_requested=0)
+    assert ok.returncode == 0, ok.stderr
+    assert "backend jax, using /CPU:0" in ok.stderr
 
 
 @pytest.mark.slow

@@ -283,13 +283,20 @@ def configure(
         torch.use_deterministic_algorithms(True)
         version = torch.__version__
         devices = ["cpu"] + [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    found = gpus()
-    log.info("Keras %s on %s %s; devices: %s", keras.__version__, NAME, version, ", ".join(devices))
+    found, cuda = gpus(), built_with_cuda()
+    log.info(
+        "%s %s (%s build) sees %s; Keras %s",
+        DISPLAY[NAME],
+        version,
+        "CUDA" if cuda else "CPU-only",
+        ", ".join(devices),
+        keras.__version__,
+    )
     device, warning = choose_device(
         found,
         gpu_requested,
         allow_cpu_fallback,
-        built_with_cuda=built_with_cuda(),
+        built_with_cuda=cuda,
         cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
     )
     log.info("backend %s, using %s%s", NAME, device, " with XLA" if xla and NAME == "tensorflow" else "")
