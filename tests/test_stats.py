@@ -39,7 +39,7 @@ def test_identical_folds_give_one_in_two_to_the_n_never_certainty():
     # one fold: no test at all
     verdict, p = decide([0.2], "positive")
     assert verdict == "inconclusive" and np.isnan(p)
-    assert stats.flip_interval([0.2]) == (-np.inf, np.inf)
+    assert np.isnan(stats.flip_interval([0.2])).all()
     with pytest.raises(ValueError, match="censor"):
         stats.flip_pvalue([0.1, np.inf, 0.2])
 

@@ -98,10 +98,11 @@ def flip_interval(values, confidence: float = 0.95) -> tuple[float, float]:
     Each bound is a one-sided `confidence` bound (together a 2·confidence - 1 interval, as in TOST),
     so 'mean > 0' is supported exactly when low > 0. With n folds a bound is finite only when
     1/2^n ≤ 1 - confidence (5 folds at 95 %); with 5 folds it is the smallest (largest) fold value.
+    NaN for fewer than 2 values.
     """
     v = _finite(values)
-    if len(v) < 2:
-        return -np.inf, np.inf
+    if len(v) < 2:  # no test, no interval
+        return float("nan"), float("nan")
     alpha = 1 - confidence
     return _lower_bound(v, alpha), 0.0 - _lower_bound(-v, alpha)  # 0.0 -: no "-0.000"
 
@@ -136,7 +137,7 @@ def trend(df: pd.DataFrame, value: str, warmup: int, confidence: float = 0.95) -
     if len(constant) == len(rhos):
         rhos = []
     ci = fold_summary(rhos, confidence)
-    ci |= {"low": max(ci["low"], -1.0), "high": min(ci["high"], 1.0)}
+    ci |= {"low": float(np.clip(ci["low"], -1, 1)), "high": float(np.clip(ci["high"], -1, 1))}
     return ci | {"saturated": len(constant), "constant": sorted(set(constant))}
 
 
