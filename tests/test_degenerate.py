@@ -96,12 +96,16 @@ def test_collapsed_network_is_flagged_warned_and_excluded(collapsed, snapshots):
         "clever": {"norm": 2, "radius": 2.0, "nb_batches": 20, "batch_size": 8},
         "empirical_robustness": {"eps_step": 0.1, "eps_max": 1.0},
     }
-    rob = evaluation.robustness(s, x[:4], y[:4], epochs=s.epochs, seed=0, x_test=x, **settings)
+    rob, per_image = evaluation.robustness_tables(
+        s, x[:4], y[:4], epochs=s.epochs, seed=0, x_test=x, **settings
+    )
     assert rob["constant_predictions"].all() and rob["vanishing_gradients"].all()
     assert rob["degenerate"].str.contains("constant predictions").all()
     # excluded, not "maximally robust": no CLEVER at the radius cap, no zero loss sensitivity
     for column in ("clever", "clever_median", "loss_sensitivity", "empirical_robustness"):
         assert rob[column].isna().all(), column
+    assert list(per_image.columns) == evaluation.CLEVER_COLUMNS and len(per_image) == 4 * len(s.epochs)
+    assert per_image[["score", "raw"]].isna().all().all() and (per_image["reason"] == "degenerate").all()
     ev = evaluation.evaluate_snapshots(s, x, y, {}, x_metric=x[:4])
     assert ev["constant_predictions"].all() and ev["vanishing_gradients"].all()
 
@@ -141,6 +145,40 @@ def test_conditional_asr_counts_only_originals_the_snapshot_gets_right(snapshots
     # without the originals' indices there is no conditional ASR
     ev = evaluation.evaluate_snapshots(s, x, y, {"toy": (x_adv, y)})
     assert ev.loc[ev["attack"] == "toy", "asr_given_correct"].isna().all()
+
+
+def test_transfer_rate_replays_only_the_adversarials_that_succeeded_when_crafted(snapshots):
+    s, x, y = snapshots
+    pred = models.predict(models.logits_fn(s.model(2)), x)
+    idx = np.arange(len(x))
+    # issue 19, item 8: an attack that failed on an image returns it unchanged. Here it "succeeded" on
+    # the first half of the correctly classified images (replaced by an image of another class) and
+    # failed on the rest, which come back as the clean originals
+    x_adv = x.copy()
+    crafted = (pred == y) & (idx < len(x) // 2)
+    for i in np.flatnonzero(crafted):
+        x_adv[i] = x[np.flatnonzero(pred != y[i])[0]]
+    ev = evaluation.evaluate_snapshots(s, x, y, {"toy": (x_adv, y, idx, crafted)})
+    row = ev[(ev["epoch"] == 2) & (ev["attack"] == "toy")].iloc[0]
+    assert 0 < crafted.sum() < len(x)
+    assert row["transfer_rate"] == 1.0  # every real adversarial still fools this snapshot
+    assert row["crafted_success"] == pytest.approx(crafted.mean())
+    assert row["crafted_successes"] == crafted.sum()
+    # the plain ASR mixes in the failed (clean) images: the snapshot's clean error on them
+    assert row["asr"] == pytest.approx(np.mean((pred != y) | crafted))
+    # crafting success is one number per set, the same on every epoch; clean rows have none
+    sets = ev[ev["attack"] == "toy"]
+    assert sets["crafted_success"].nunique() == 1 and len(sets) == len(s.epochs)
+    assert ev.loc[ev["attack"] == "clean", ["transfer_rate", "crafted_success"]].isna().all().all()
+    # no success at all: no transfer rate (NaN, not 0), and a crafting success of 0
+    ev = evaluation.evaluate_snapshots(s, x, y, {"toy": (x, y, idx, np.zeros(len(x), bool))})
+    toy = ev[ev["attack"] == "toy"]
+    assert toy["transfer_rate"].isna().all() and (toy["crafted_success"] == 0).all()
+    # without the crafting success (older sets) neither is reported
+    ev = evaluation.evaluate_snapshots(s, x, y, {"toy": (x_adv, y, idx)})
+    assert ev.loc[ev["attack"] == "toy", ["transfer_rate", "crafted_success"]].isna().all().all()
+    summary = aggregate.evaluation({("normal", 0): ev})
+    assert {"transfer_rate", "crafted_success"} <= set(summary["quantity"])
 
 
 def test_bands_stay_in_range_and_titles_count_degenerate_snapshots(tmp_path):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from robustcurves import aggregate, models, stats, whitebox
+from robustcurves import aggregate, io, models, stats, whitebox
 
 
 def threshold_oracle(thresholds):
@@ -45,17 +45,85 @@ def test_bisection_brackets_each_images_threshold_all_images_at_once():
     assert calls[1:] == [6, 6, 6, 6]  # bisection steps: the breakable images, all at once
 
 
-def test_masking_flags():
-    robust = {"pgd": np.array([0.9, 0.5, 0.1]), "apgd-ce": np.array([0.9, 0.46, 0.1])}
+def test_masking_flags_count_whole_images():
+    # robust images per grid eps (of 20)
+    robust = {"pgd": np.array([18, 10, 2]), "apgd-ce": np.array([18, 9, 2])}
     growing = {"pgd": np.array([1, 5, 9]), "apgd-ce": np.array([1, 5, 9])}
-    assert not whitebox.masking_flags(robust, growing, 0.05)["masking"]
-    robust["apgd-dlr"] = np.array([0.8, 0.3, 0.1])  # DLR stronger than CE: the loss, not masking
-    assert not whitebox.masking_flags(robust, growing, 0.05)["masking"]
-    robust["apgd-ce"] = np.array([0.8, 0.3, 0.1])  # PGD 20 points above APGD-CE at the middle eps
-    flags = whitebox.masking_flags(robust, growing, 0.05)
+    flags = whitebox.masking_flags(robust, growing, 2)
+    assert not flags["masking"] and flags["masking_gap_images"] == 1  # one image: not a flag
+    robust["apgd-dlr"] = np.array([16, 6, 2])  # DLR stronger than CE: the loss, not masking
+    assert not whitebox.masking_flags(robust, growing, 2)["masking"]
+    robust["apgd-ce"] = np.array([16, 6, 2])  # PGD 4 images above APGD-CE at the middle eps
+    flags = whitebox.masking_flags(robust, growing, 2)
     assert flags["masking_apgd_below_pgd"] and not flags["masking_not_growing"] and flags["masking"]
-    flags = whitebox.masking_flags({"pgd": robust["pgd"]}, {"pgd": np.array([3, 2, 9])}, 0.05)
+    assert flags["masking_gap_images"] == 4 and flags["masking_drop_images"] == 0
+    flags = whitebox.masking_flags({"pgd": robust["pgd"]}, {"pgd": np.array([5, 3, 9])}, 2)
     assert flags["masking_not_growing"] and not flags["masking_apgd_below_pgd"]
+    assert flags["masking_drop_images"] == 2
+    # one image fewer succeeding at a larger eps: the threshold decides, here 1 flags it
+    assert not whitebox.masking_flags({}, {"pgd": np.array([5, 4, 9])}, 2)["masking"]
+    assert whitebox.masking_flags({}, {"pgd": np.array([5, 4, 9])}, 1)["masking_not_growing"]
+    with pytest.raises(ValueError, match="at least 1"):
+        whitebox.masking_flags(robust, growing, 0)
+
+
+def test_a_one_image_gap_is_never_flagged_whatever_the_fractions_round_to():
+    # issue 19, item 5: on 20 images 0.55 - 0.50 was flagged by `> 0.05` and 0.60 - 0.55 was not
+    growing = {"pgd": np.array([1, 2]), "apgd-ce": np.array([1, 2])}
+    for pgd, apgd in ((11, 10), (12, 11)):
+        assert (pgd / 20 - apgd / 20 > 0.05) == (pgd == 11)  # the round-off the fractions had
+        robust = {"pgd": np.array([pgd, 0]), "apgd-ce": np.array([apgd, 0])}
+        flags = whitebox.masking_flags(robust, growing, 2)
+        assert flags["masking_gap_images"] == 1 and not flags["masking"]
+
+
+def test_censored_median_keeps_beyond_the_grid_as_the_largest_value():
+    inf = np.inf
+    assert whitebox.censored_median(np.array([0.1, inf, inf])) == inf  # more than half resist
+    assert whitebox.censored_median(np.array([0.3, 0.1, inf, inf])) == 0.3  # exactly half: finite
+    assert whitebox.censored_median(np.array([0.3, 0.1, 0.2])) == pytest.approx(0.2)
+    assert whitebox.censored_median(np.array([0.4, 0.1, 0.2, 0.3])) == pytest.approx(0.2)  # lower median
+    assert np.isnan(whitebox.censored_median(np.array([])))
+
+
+def oracle_snapshot(monkeypatch, predictions, thresholds):
+    """evaluate_snapshot with a fake model: it predicts `predictions`, and every L∞ attack breaks image
+    i exactly from eps thresholds[i] (inf: never); x[:, 0] holds the image's index."""
+    monkeypatch.setattr(whitebox, "logits_fn", lambda model: None)
+    monkeypatch.setattr(whitebox, "predict", lambda fn, x: np.asarray(predictions)[x[:, 0].astype(int)])
+    monkeypatch.setattr(whitebox, "linf_attack", lambda name, model, **kw: threshold_oracle(thresholds)[0])
+    x = np.arange(len(predictions), dtype=np.float32)[:, None]
+    return x, np.zeros(len(predictions), np.int64)
+
+
+def test_median_over_the_correct_images_separates_robustness_from_clean_error(monkeypatch):
+    # issue 19, item 4: the same 20 images, one snapshot with clean accuracy 0.55, one with 1.0, both
+    # needing eps 0.1 on every image they classify correctly
+    grid, settings = [0.05, 0.1, 0.3], {"attacks": ("pgd", "apgd-ce"), "bisection_steps": 0}
+    rows = {}
+    for accuracy, right in ((0.55, 11), (1.0, 20)):
+        x, y = oracle_snapshot(monkeypatch, [0] * right + [1] * (20 - right), np.full(20, 0.1))
+        table = whitebox.evaluate_snapshot(None, x, y, seed=0, eps_grid=grid, **settings)
+        rows[accuracy] = pd.DataFrame(table)
+    low, high = (rows[a][rows[a]["attack"] == "worst"].iloc[0] for a in (0.55, 1.0))
+    assert low["median_min_eps"] == pytest.approx(0.1) and high["median_min_eps"] == pytest.approx(0.1)
+    x, y = oracle_snapshot(monkeypatch, [0] * 9 + [1] * 11, np.full(20, 0.1))  # accuracy 0.45
+    below_half = pd.DataFrame(whitebox.evaluate_snapshot(None, x, y, seed=0, eps_grid=grid, **settings))
+    worst = below_half[below_half["attack"] == "worst"].iloc[0]
+    assert worst["median_min_eps"] == 0  # over all images: the clean error, not robustness
+    assert worst["median_min_eps_correct"] == pytest.approx(0.1) and worst["clean_accuracy"] == 0.45
+    for frame in (*rows.values(), below_half):
+        assert np.allclose(frame["median_min_eps_correct"], 0.1)
+
+
+def test_beyond_the_grid_stays_infinite_in_the_table(monkeypatch, tmp_path):
+    # 3 of 5 correctly classified images resist every grid eps: the median is censored, `inf`
+    x, y = oracle_snapshot(monkeypatch, [0] * 5 + [1], np.array([0.01, 0.02, np.inf, np.inf, np.inf, 0.01]))
+    settings = {"eps_grid": [0.05, 0.3], "attacks": ("pgd",), "bisection_steps": 0}
+    rows = pd.DataFrame(whitebox.evaluate_snapshot(None, x, y, seed=0, **settings))
+    assert np.isinf(rows["median_min_eps_correct"]).all() and (rows["median_min_eps_correct"] > 0).all()
+    io.write_csv(rows, tmp_path / "w.csv")  # and it survives the CSV as inf, not NaN
+    assert np.isposinf(pd.read_csv(tmp_path / "w.csv")["median_min_eps_correct"]).all()
 
 
 @pytest.fixture(scope="module")
@@ -88,24 +156,33 @@ def test_fold_table_counts_misclassified_images_as_broken_at_eps_zero(snapshots)
     assert cw["eps"].isna().all() and cw["success_rate"].between(0, 1).all()
     assert (cw["median_l2"].dropna() > 0).all()
     assert table.groupby("epoch")["masking"].nunique().eq(1).all()  # one flag per snapshot
+    # over the correctly classified images only: each needs some eps (L2) > 0, or resisted (inf)
+    assert (linf["median_min_eps_correct"] > 0).all() and (cw["median_min_l2_correct"] > 0).all()
+    assert (linf["median_min_eps_correct"] >= linf["median_min_eps"]).all()
+    assert (table[["masking_gap_images", "masking_drop_images"]] >= 0).all().all()
     with pytest.raises(ValueError, match="epoch"):
         whitebox.whitebox(s, x, y, epochs=[9], seed=0, **settings)
 
 
 def test_aggregate_and_claims_pair_regimes_by_fold():
+    # 5 folds: the claims' exact sign-flip test cannot decide anything with fewer (p >= 1/2^folds)
     rows = []
     for regime, shift in (("normal", 0.0), ("overfit", 0.01)):
-        for fold in range(3):
+        for fold in range(5):
             for epoch in (1, 2, 3):
                 for attack in ("apgd-ce", "cw"):
                     eps = [0.1, 0.3] if attack != "cw" else [np.nan]
+                    # the overfit regime's last snapshot of fold 4 resists beyond the grid: censored
+                    beyond = regime == "overfit" and fold == 4 and epoch == 3
                     for e in eps:
                         rows.append(
                             {
                                 "regime": regime, "fold": fold, "epoch": epoch, "attack": attack, "eps": e,
                                 "clean_accuracy": 0.9, "robust_accuracy": 0.5, "success_rate": 0.5,
                                 "median_min_eps": 0.05 + shift + 0.001 * fold, "median_l2": 1.0,
+                                "median_min_eps_correct": np.inf if beyond else 0.06 + shift + 0.001 * fold,
                                 "median_min_l2": 1.0 - 10 * shift + 0.01 * epoch, "masking": fold == 0,
+                                "median_min_l2_correct": 1.1 - 10 * shift + 0.01 * epoch,
                             }
                         )  # fmt: skip
     frame = pd.DataFrame(rows)
@@ -117,7 +194,12 @@ def test_aggregate_and_claims_pair_regimes_by_fold():
     assert verdicts == {"apgd-ce": "supported", "cw": "not supported"}
     frames = {(r, f): df.drop(columns=["regime", "fold"]) for (r, f), df in frame.groupby(["regime", "fold"])}
     summary = aggregate.whitebox(frames)
-    cw = summary[(summary["attack"] == "cw") & (summary["quantity"] == "median_min_l2")]
-    assert len(cw) == 6 and cw["eps"].isna().all() and (cw["folds"] == 3).all()  # CW rows kept
+    cw = summary[(summary["attack"] == "cw") & (summary["quantity"] == "median_min_l2_correct")]
+    assert len(cw) == 6 and cw["eps"].isna().all() and (cw["folds"] == 5).all()  # CW rows kept
     masking = summary[summary["quantity"] == "masking"]["mean"]
-    assert np.allclose(masking, 1 / 3)
+    assert np.allclose(masking, 1 / 5)
+    # a fold beyond the grid is counted, as the largest value: the mean is inf, not a mean of 4 folds
+    correct = summary[(summary["quantity"] == "median_min_eps_correct") & (summary["regime"] == "overfit")]
+    last = correct[correct["epoch"] == 3]
+    assert np.isposinf(last["mean"]).all() and (last["folds"] == 5).all()
+    assert np.isfinite(correct.loc[correct["epoch"] < 3, "mean"]).all()

@@ -43,9 +43,16 @@ def _flag_degenerate(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(degenerate=(df["degenerate"].fillna("").astype(str) != "").astype(int))
 
 
+EVALUATION_VALUES = (
+    "accuracy", "asr", "asr_given_correct", "transfer_rate", "crafted_success", "samples", "degenerate",
+)  # fmt: skip
+
+
 def evaluation(frames) -> pd.DataFrame:
+    """Per regime, epoch and attack: mean and std over folds of accuracy, ASR, conditional ASR, the
+    transfer rate of the crafting-successful adversarials and the crafting success (NaN for clean)."""
     df = _flag_degenerate(stack(frames))
-    values = [c for c in ("accuracy", "asr", "asr_given_correct", "samples", "degenerate") if c in df]
+    values = [c for c in EVALUATION_VALUES if c in df]
     return over_folds(df, [*CURVE_KEYS, "attack"], values)
 
 
@@ -98,17 +105,20 @@ def distances(frames: dict[tuple[str, int, str], pd.DataFrame]) -> pd.DataFrame:
 
 
 WHITEBOX_VALUES = [
-    "clean_accuracy", "robust_accuracy", "success_rate", "median_min_eps", "median_l2", "median_min_l2",
-    "masking",
+    "clean_accuracy", "robust_accuracy", "success_rate", "median_min_eps", "median_min_eps_correct",
+    "median_l2", "median_min_l2", "median_min_l2_correct", "masking",
 ]  # fmt: skip
 
 
 def whitebox(frames) -> pd.DataFrame:
     """Per regime, epoch, attack and eps (empty for CW): mean and std over folds of the white-box
-    measures; `masking` is the fraction of folds whose snapshot was flagged."""
+    measures; `masking` is the fraction of folds whose snapshot was flagged. A fold whose median is
+    `inf` (beyond the eps grid) makes the mean `inf` and the std NaN: censored, not left out. Measures
+    missing from the fold files (older runs) are left out."""
     df = stack(frames)
     df["masking"] = df["masking"].astype(float)
     keys = ["regime", "epoch", "attack", "eps"]
-    long = df.melt(id_vars=[*keys, "fold"], value_vars=WHITEBOX_VALUES, var_name="quantity")
+    values = [c for c in WHITEBOX_VALUES if c in df]
+    long = df.melt(id_vars=[*keys, "fold"], value_vars=values, var_name="quantity")
     grouped = long.groupby([*keys, "quantity"], sort=True, dropna=False)["value"]
     return grouped.agg(mean="mean", std="std", folds="count").reset_index()

@@ -9,6 +9,11 @@ ones that still discriminate:
 - per image, the smallest L∞ eps at which the attack succeeds, found by running every grid eps at once
   and then bisecting between the largest failing and the smallest successful grid point (all images
   at once, one eps each); the median per snapshot (`inf` when more than half resist every grid eps);
+- `median_min_eps_correct` (`median_min_l2_correct` for CW): the same over the images the snapshot
+  classifies correctly only, beside `clean_accuracy`: the median over all images counts misclassified
+  ones as 0 and so mostly measures clean error. It is the smallest eps (L2) at which at least half of
+  those images are broken (`censored_median`): `inf` when more than half resist every grid eps, a value
+  censored at the top of the grid, not a missing one;
 - robust accuracy on the eps grid: an image counts as broken at eps when any run at eps' ≤ eps
   succeeded (an adversarial within eps' lies within eps);
 - `worst`: per image, the smallest eps over the three L∞ attacks (AutoAttack's ensemble idea);
@@ -17,9 +22,12 @@ ones that still discriminate:
 Images the snapshot already misclassifies count as broken at eps 0 (L2 0) and are not attacked;
 robust accuracy is over all images, success rates over the images the snapshot classifies correctly.
 
-Gradient-masking flags per snapshot (Carlini et al. 2019's sanity checks): APGD-CE's robust accuracy
-more than `masking_gap` below PGD's (same loss) at some grid eps (PGD's fixed steps stall), or a run's
-number of successes falling as eps grows over the grid.
+Gradient-masking flags per snapshot (Carlini et al. 2019's sanity checks), counted in whole images:
+APGD-CE leaving at least `masking_images` fewer images robust than PGD (same loss) at some grid eps
+(PGD's fixed steps stall; `masking_gap_images`), or a run's number of successes falling by at least
+`masking_images` from one grid eps to the next (`masking_drop_images`). Counts, not fractions: on 20
+images a one-image gap is 0.05, and a threshold on the difference of two fractions flags it or not by
+round-off.
 """
 
 from __future__ import annotations
@@ -42,9 +50,26 @@ WORST = "worst"
 GRID = (1 / 255, 2 / 255, 4 / 255, 8 / 255, 0.3)
 COLUMNS = [
     "epoch", "attack", "eps", "images", "attacked", "clean_accuracy", "robust_accuracy", "success_rate",
-    "median_min_eps", "median_l2", "median_min_l2", "masking_apgd_below_pgd", "masking_not_growing",
-    "masking",
+    "median_min_eps", "median_min_eps_correct", "median_l2", "median_min_l2", "median_min_l2_correct",
+    "masking_gap_images", "masking_drop_images", "masking_apgd_below_pgd", "masking_not_growing", "masking",
 ]  # fmt: skip
+# A one-image difference between two attacks of equal strength is what a single random start or step
+# decides; two images on the default 20 (10 points) is the smallest gap that one image cannot make.
+MASKING_IMAGES = 2
+
+
+def censored_median(values: np.ndarray) -> float:
+    """The smallest value at which at least half of `values` (per-image minimal eps or L2, `inf` where
+    the attack never succeeded) are reached: the lower median, `inf` when more than half are `inf`,
+    NaN when empty.
+
+    `inf` is a value censored at the top of the grid (the image resisted every eps tried), not a missing
+    one, so it stays: dropping it would turn the most robust snapshots into the least. The lower median
+    (the Kaplan-Meier median: robust accuracy first at or below one half) is finite when exactly half
+    resist, where the midpoint of a finite and an infinite value is not.
+    """
+    values = np.sort(np.asarray(values, np.float64))
+    return float(values[(len(values) - 1) // 2]) if len(values) else float("nan")
 
 
 def linf_attack(name: str, model, *, max_iter: int, pgd_step: float, restarts: int, batch_size: int):
@@ -100,15 +125,33 @@ def minimal_eps(succeeds, x, y, grid, steps: int, seed: int):
     return raw, hi
 
 
-def masking_flags(robust: dict[str, np.ndarray], raw_success: dict[str, np.ndarray], gap: float) -> dict:
-    """robust: attack → robust accuracy per grid eps; raw_success: attack → success count of the run
-    at each grid eps."""
+def masking_flags(
+    robust: dict[str, np.ndarray], raw_success: dict[str, np.ndarray], images: int = MASKING_IMAGES
+) -> dict:
+    """Gradient-masking counts and flags of one snapshot, in whole images.
+
+    robust: attack → number of images robust at each grid eps (ints, [len(grid)]); raw_success:
+    attack → number of successes of the run at each grid eps. `masking_gap_images`: the largest
+    excess of PGD's robust images over APGD-CE's at any eps (0 without both); `masking_drop_images`:
+    the largest fall in a run's successes from one grid eps to the next (0 when they never fall). A
+    flag needs at least `images` images.
+    """
+    if images < 1:
+        raise ValueError(f"masking_images must be at least 1, got {images}")
     # PGD against APGD with the same (CE) loss: a gap is the fixed-step optimiser failing, whereas
     # DLR beating CE is a property of the loss (it often is, on an undefended net)
-    below = bool("pgd" in robust and "apgd-ce" in robust and np.any(robust["pgd"] - robust["apgd-ce"] > gap))
-    not_growing = any(bool(np.any(np.diff(c) < 0)) for c in raw_success.values())
-    either = below or not_growing
-    return {"masking_apgd_below_pgd": below, "masking_not_growing": not_growing, "masking": either}
+    gap = 0
+    if "pgd" in robust and "apgd-ce" in robust:
+        gap = max(0, int(np.max(np.asarray(robust["pgd"]) - np.asarray(robust["apgd-ce"]), initial=0)))
+    drop = max([0, *(int(np.max(-np.diff(np.asarray(c)), initial=0)) for c in raw_success.values())])
+    below, not_growing = gap >= images, drop >= images
+    return {
+        "masking_gap_images": gap,
+        "masking_drop_images": drop,
+        "masking_apgd_below_pgd": below,
+        "masking_not_growing": not_growing,
+        "masking": below or not_growing,
+    }
 
 
 def evaluate_snapshot(
@@ -123,11 +166,14 @@ def evaluate_snapshot(
     max_iter: int = 20,
     pgd_step: float = 0.25,
     restarts: int = 1,
-    masking_gap: float = 0.05,
+    masking_images: int = MASKING_IMAGES,
     cw: dict | None = None,
     batch_size: int = 1024,
 ) -> list[dict]:
-    """Rows (without the epoch) for one model: one per L∞ attack (and `worst`) and grid eps, one for CW."""
+    """Rows (without the epoch) for one model: one per L∞ attack (and `worst`) and grid eps, one for CW.
+
+    x: float32 NHWC images in [0, 1], y: their labels; eps in L∞ pixel units, L2 over all pixels.
+    """
     grid = sorted(float(e) for e in eps_grid)
     n = len(x)
     correct = predict(logits_fn(model), x) == y if n else np.zeros(0, bool)
@@ -145,22 +191,25 @@ def evaluate_snapshot(
     if len(min_eps) > 1:
         min_eps[WORST] = np.minimum.reduce(list(min_eps.values()))
     eps = np.asarray(grid)
-    robust = {a: (m[None] > eps[:, None] * (1 + 1e-6)).mean(axis=1) if n else np.full(len(eps), np.nan)
-              for a, m in min_eps.items()}  # fmt: skip
-    flags = masking_flags(robust, {a: r.sum(axis=1) for a, r in raw.items()}, masking_gap)
+    # robust images per grid eps: counts, so that the masking flags compare whole images
+    robust = {a: (m[None] > eps[:, None] * (1 + 1e-6)).sum(axis=1) for a, m in min_eps.items()}
+    flags = masking_flags(robust, {a: r.sum(axis=1) for a, r in raw.items()}, masking_images)
     rows = []
     for a, m in min_eps.items():
         for k, e in enumerate(grid):
             broken = int(np.sum(m[idx] <= e * (1 + 1e-6))) if len(idx) else 0
-            rows.append({**base, "attack": a, "eps": e, "robust_accuracy": robust[a][k],
+            rows.append({**base, "attack": a, "eps": e, "robust_accuracy": robust[a][k] / n if n else np.nan,
                          "success_rate": broken / len(idx) if len(idx) else np.nan,
-                         "median_min_eps": float(np.median(m)) if n else np.nan})  # fmt: skip
+                         "median_min_eps": float(np.median(m)) if n else np.nan,
+                         "median_min_eps_correct": censored_median(m[idx])})  # fmt: skip
     if "cw" in attacks:
         rows.append({**base, "attack": "cw", **cw_measures(model, x, y, correct, cw or {})})
     return [{**r, **flags} for r in rows]
 
 
 def cw_measures(model, x, y, correct, settings: dict) -> dict:
+    """CW-L2 against `model` on the images it classifies correctly (`correct`, bool [n]); L2 over all
+    pixels in [0, 1] units, 0 for misclassified images and `inf` where CW found no adversarial."""
     idx = np.flatnonzero(correct)
     l2 = np.zeros(len(x))
     success = np.zeros(len(x), bool)
@@ -175,6 +224,7 @@ def cw_measures(model, x, y, correct, settings: dict) -> dict:
         "success_rate": float(ok.mean()) if len(idx) else np.nan,
         "median_l2": float(np.median(l2[idx][ok])) if ok.any() else np.nan,
         "median_min_l2": float(np.median(l2)) if len(x) else np.nan,
+        "median_min_l2_correct": censored_median(l2[idx]),
     }
 
 
@@ -193,6 +243,10 @@ def whitebox(snapshots: Snapshots, x, y, *, epochs, seed: int, **settings) -> pd
         # the same seed for every epoch: common random numbers across the snapshots compared
         epoch_rows = evaluate_snapshot(model, x, y, seed=seed, **settings)
         rows += [{"epoch": epoch, **r} for r in epoch_rows]
-        summary = {r["attack"]: r.get("median_min_eps", r.get("median_min_l2")) for r in epoch_rows}
-        log.info("epoch %d: median minimal eps / L2 %s, masking %s", epoch, summary, epoch_rows[0]["masking"])
+        first = epoch_rows[0]
+        correct = {
+            r["attack"]: r.get("median_min_eps_correct", r.get("median_min_l2_correct")) for r in epoch_rows
+        }
+        log.info("epoch %d: clean accuracy %.3f; median min eps (L2) of its correct images %s; masking %s",
+                 epoch, first["clean_accuracy"], correct, first["masking"])  # fmt: skip
     return pd.DataFrame(rows).reindex(columns=COLUMNS)

@@ -1,4 +1,4 @@
-# Per-snapshot robustness: CLEVER, loss sensitivity and empirical robustness.
+# Per-snapshot robustness: CLEVER, loss sensitivity and empirical robustness; CLEVER per image too.
 
 
 rule robustness:
@@ -6,7 +6,9 @@ rule robustness:
         data="resources/{dataset}.h5",
         snapshots="results/{dataset}/{regime}/fold{fold}/snapshots.h5",
     output:
-        "results/{dataset}/{regime}/fold{fold}/robustness.csv",
+        robustness="results/{dataset}/{regime}/fold{fold}/robustness.csv",
+        # every metric image's CLEVER score: epoch, image, score, raw, reason
+        clever="results/{dataset}/{regime}/fold{fold}/clever.csv",
     log:
         "logs/robustness/{dataset}/{regime}/fold{fold}.log",
     benchmark:

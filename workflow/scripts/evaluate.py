@@ -11,7 +11,8 @@ x_test, y_test = data.to_float(dataset["x_test"]), dataset["y_test"]
 sets = {}
 for attack, path in zip(p.attacks, snakemake.input.adversarial, strict=True):
     adv, _ = adversarial.load(path)
-    sets[attack] = (adv["x_adv"], adv["labels"], adv["indices"])
+    # success: broken at the crafting snapshot, for the transfer rate of the real adversarials
+    sets[attack] = (adv["x_adv"], adv["labels"], adv["indices"], adv["success"])
 # the fold's metric images (as the robustness rule draws them), for the vanishing-gradient flag
 idx, _ = selection.fold_images(len(y_test), p.metric_samples, p.seed, w.dataset, w.fold, "robustness")
 with Snapshots(snakemake.input.snapshots) as snapshots:

@@ -13,7 +13,7 @@ idx, seed = selection.fold_images(len(y_test), p.metrics["samples"], p.seed, w.d
 with Snapshots(snakemake.input.snapshots) as snapshots:
     epochs = selection.metric_epochs(snapshots.epochs, p.metrics["every"])
     log.info("robustness of %d snapshots on %d test images", len(epochs), len(idx))
-    table = evaluation.robustness(
+    table, clever = evaluation.robustness_tables(
         snapshots,
         x_test[idx],
         y_test[idx],
@@ -23,4 +23,5 @@ with Snapshots(snakemake.input.snapshots) as snapshots:
         empirical_robustness=p.metrics["empirical_robustness"],
         x_test=x_test,
     )
-io.write_csv(table, snakemake.output[0])
+io.write_csv(table, snakemake.output.robustness)
+io.write_csv(clever, snakemake.output.clever)
