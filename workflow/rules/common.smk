@@ -78,32 +78,38 @@ def figure_formats():
 
 
 def final_outputs():
+    """Every dataset's results, and beside them the record of where they came from."""
     outputs = []
     for dataset in DATASETS:
+        outputs += dataset_outputs(dataset)
+        outputs.append(f"results/{dataset}/provenance.json")
+    return outputs
+
+
+def dataset_outputs(dataset):
+    """A dataset's figures and tables: everything its provenance record describes."""
+    outputs = expand(
+        "results/{dataset}/figures/{figure}.{ext}",
+        dataset=dataset,
+        figure=FIGURES,
+        ext=figure_formats(),
+    )
+    outputs += expand(
+        "results/{dataset}/tables/distances_{regime}.{ext}",
+        dataset=dataset,
+        regime=REGIMES,
+        ext=["csv", "md", "tex"],
+    )
+    if CLAIMS:
         outputs += expand(
-            "results/{dataset}/figures/{figure}.{ext}",
-            dataset=dataset,
-            figure=FIGURES,
-            ext=figure_formats(),
+            "results/{dataset}/tables/claims.{ext}", dataset=dataset, ext=["csv", "md"]
         )
+    if paper_dataset(dataset):
         outputs += expand(
-            "results/{dataset}/tables/distances_{regime}.{ext}",
+            "results/{dataset}/tables/paper_comparison.{ext}",
             dataset=dataset,
-            regime=REGIMES,
-            ext=["csv", "md", "tex"],
+            ext=["csv", "md"],
         )
-        if CLAIMS:
-            outputs += expand(
-                "results/{dataset}/tables/claims.{ext}",
-                dataset=dataset,
-                ext=["csv", "md"],
-            )
-        if paper_dataset(dataset):
-            outputs += expand(
-                "results/{dataset}/tables/paper_comparison.{ext}",
-                dataset=dataset,
-                ext=["csv", "md"],
-            )
     return outputs
 
 
@@ -121,11 +127,28 @@ def tf_resources(runtime):
     return resources
 
 
+def provenance_params():
+    """What the provenance record states of the config (its digest covers the rest); a param, so that
+    any config change rewrites the record."""
+    return {
+        "config": canonical(config),
+        "seed": config["seed"],
+        "threads": COMPUTE["threads"],
+        "backend": COMPUTE["backend"],
+    }
+
+
 def compute_params():
-    """What a Keras job needs to know of `compute` at start: the backend, the GPU request, whether it
-    may run on the CPU without one, XLA (scripts/common.py -> backend.configure). A param, so that
-    another backend reruns the jobs."""
-    return {k: COMPUTE[k] for k in ("backend", "gpu", "allow_cpu_fallback", "xla")}
+    """What a Keras job needs to know of `compute` at start: the backend, its threads, the GPU request,
+    whether it may run on the CPU without one, XLA (scripts/common.py -> backend.configure). A param,
+    so that another backend reruns the jobs; and another thread count too, since it changes the
+    numbers (float reductions split over threads: 1 vs 2 threads differ after 2 epochs). The job runs
+    with these threads even where --cores gives it fewer, so its numbers follow the config alone.
+    """
+    return {
+        k: COMPUTE[k]
+        for k in ("backend", "threads", "gpu", "allow_cpu_fallback", "xla")
+    }
 
 
 def prepare_input(wildcards):

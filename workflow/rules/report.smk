@@ -1,4 +1,5 @@
-# Fold summaries, the paper's figures and distance tables: each its own target.
+# Fold summaries, the paper's figures and distance tables: each its own target; the claims; the
+# provenance record written beside a dataset's results once they are all there.
 
 
 rule aggregate:
@@ -110,3 +111,23 @@ rule statistics:
         linf_attacks={a: p["eps"] for a, p in attacks_by_method("fgsm", "pgd").items()},
     script:
         "../scripts/statistics.py"
+
+
+rule provenance:
+    input:
+        lambda wc: dataset_outputs(wc.dataset),
+    output:
+        "results/{dataset}/provenance.json",
+    log:
+        "logs/provenance/{dataset}.log",
+    benchmark:
+        "logs/benchmarks/provenance/{dataset}.tsv"
+    conda:
+        ANALYSIS_ENV
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        **provenance_params(),
+    script:
+        "../scripts/provenance.py"

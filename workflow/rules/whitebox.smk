@@ -14,7 +14,7 @@ rule whitebox:
         "logs/benchmarks/whitebox/{dataset}/{regime}/fold{fold}.tsv"
     conda:
         TF_ENV
-    threads: COMPUTE.get("threads", 1)
+    threads: COMPUTE["threads"]
     resources:
         **tf_resources(runtime=240),
     params:

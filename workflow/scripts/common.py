@@ -1,5 +1,6 @@
 """Shared start of every rule script: library on the path, all output into the job's log, Keras set-up."""
 
+import json
 import logging
 import os
 import sys
@@ -35,14 +36,16 @@ def setup(snakemake, tensorflow: bool = False):
         fd = os.open(snakemake.log[0], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 2)
         os.close(fd)
-    # the rule's `compute` param (common.smk: compute_params): backend, GPU request and fallback, XLA
+    # the rule's `compute` param (common.smk: compute_params): backend, threads, GPU request and
+    # fallback, XLA
     compute = dict(getattr(snakemake.params, "compute", None) or {})
+    # The config's thread count, not Snakemake's allocation (which --cores can lower): the thread count
+    # changes the numbers, and the param records the config's.
+    threads = int(compute.get("threads", snakemake.threads))
     if tensorflow:
         # Keras reads its backend, and JAX its memory and determinism flags, once: before any import
         os.environ.update(
-            environment(
-                compute.get("backend", "tensorflow"), threads=snakemake.threads, gpu=compute.get("gpu", 0)
-            )
+            environment(compute.get("backend", "tensorflow"), threads=threads, gpu=compute.get("gpu", 0))
         )
     if compute.get("backend", "tensorflow") == "tensorflow" and tensorflow:
         # ART reconfigures logging when first imported, dropping our handlers: import it first.
@@ -61,10 +64,22 @@ def setup(snakemake, tensorflow: bool = False):
     if tensorflow:
         from robustcurves.backend import configure
 
+        if threads > snakemake.threads:
+            logging.getLogger("rule").warning(
+                "running with compute.threads = %d although Snakemake gave this job %d (--cores): the "
+                "thread count changes the numbers, so the config's is kept",
+                threads,
+                snakemake.threads,
+            )
         configure(
-            threads=snakemake.threads,
+            threads=threads,
             gpu_requested=int(compute.get("gpu", 0)),
             allow_cpu_fallback=bool(compute.get("allow_cpu_fallback", False)),
             xla=bool(compute.get("xla", False)),
         )
+        from robustcurves.provenance import provenance
+
+        # this job's own machine and versions (on a cluster the jobs of one run may differ in both)
+        record = provenance(snakemake.config, threads=threads, backend=compute.get("backend"))
+        logging.getLogger("rule").info("provenance: %s", json.dumps(record, sort_keys=True))
     return logging.getLogger(f"rule.{snakemake.rule}")
