@@ -60,10 +60,15 @@ def test_interval_is_the_test_inverted():
     rng = np.random.default_rng(0)
     for n in (5, 6, 8):
         v = rng.normal(size=n)
-        subset_means = sorted(np.mean(c) for k in range(1, n + 1) for c in itertools.combinations(v, k))
-        k = int(np.floor(0.05 * 2**n))  # the k-th smallest subset mean: the exact one-sided 95 % bound
         low, high = stats.flip_interval(v)
-        assert low == pytest.approx(subset_means[k - 1]) and high == pytest.approx(subset_means[-k])
+        means = np.unique([np.mean(c) for k in range(1, n + 1) for c in itertools.combinations(v, k)])
+        # scipy's test keeps the bound and rejects every null below it, up to the next subset mean
+        below = np.max(means[means < low - 1e-12], initial=low - 1)
+        assert (
+            stats.flip_pvalue(v, low, "greater") > 0.05 >= stats.flip_pvalue(v, (below + low) / 2, "greater")
+        )
+        above = np.min(means[means > high + 1e-12], initial=high + 1)
+        assert stats.flip_pvalue(v, high, "less") > 0.05 >= stats.flip_pvalue(v, (above + high) / 2, "less")
     # with 5 folds the bounds are the extreme folds
     assert stats.flip_interval([0.1, 0.3, 0.5, 0.45, 0.35]) == (0.1, 0.5)
 

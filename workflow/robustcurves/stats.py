@@ -24,7 +24,7 @@ from statsmodels.stats.multitest import multipletests
 # |Spearman rho| below this counts as "level" (no monotone trend worth the name): the equivalence band.
 LEVEL = 0.5
 # The exact test enumerates 2^folds sign vectors.
-MAX_FOLDS = 16
+MAX_FOLDS = 20  # the config schema's most folds
 SNAPSHOT = ["regime", "fold", "epoch"]
 
 
@@ -58,38 +58,32 @@ def flip_pvalue(values, null: float = 0.0, alternative: str = "greater") -> floa
         "permutation_type": "samples",
         "vectorized": True,
         "n_resamples": np.inf,
+        "batch": 2**16,  # bounds memory (and time) at 20 folds' 2^20 sign vectors
         "alternative": alternative,
     }
     return float(stats.permutation_test((v - null,), _mean, **kw).pvalue)
 
 
-def _subset_means(v: np.ndarray) -> np.ndarray:
-    """Sorted distinct means of the non-empty subsets of v: the nulls where the test's p can change."""
-    masks = (np.arange(1, 2 ** len(v))[:, None] >> np.arange(len(v))) & 1
-    sizes = masks.sum(axis=1)
-    means = masks @ v / sizes
-    # means equal but for round-off are one point, given by its smallest subset (one fold: exact)
+def _lower_bound(v: np.ndarray, alpha: float) -> float:
+    """The smallest null that the test 'mean > null' does not reject at `alpha` (-inf if it rejects none).
+
+    Flipping the signs of a set F of the values v - null reaches the observed mean or more exactly
+    when mean(v[F]) ≤ null, so p(null) = (1 + #{F ≠ ∅: mean(v[F]) ≤ null}) / 2^n: the null is kept
+    from the K-th smallest subset mean on, K = floor(alpha · 2^n) (tests/test_stats.py checks this
+    against scipy's p). Means equal but for round-off are read from their smallest subset, so a
+    bound that is one fold's value is that value exactly.
+    """
+    k = int(np.floor(alpha * 2 ** len(v)))
+    if k == 0:
+        return -np.inf
+    sums, sizes = np.zeros(1), np.zeros(1, int)
+    for x in v:  # every subset's sum and size, by doubling (2^n of each, not a 2^n × n mask)
+        sums, sizes = np.concatenate([sums, sums + x]), np.concatenate([sizes, sizes + 1])
+    means, sizes = sums[1:] / sizes[1:], sizes[1:]
     keys = np.round(means / (np.abs(v).max() or 1.0), 12)
     order = np.lexsort((sizes, keys))
-    return means[order][np.unique(keys[order], return_index=True)[1]]
-
-
-def _lower_bound(v: np.ndarray, alpha: float) -> float:
-    """The smallest null that the test 'mean > null' does not reject at `alpha` (-inf if none is rejected).
-
-    p(null) is a non-decreasing step function that jumps only at subset means; it is probed between
-    them (away from round-off at the jumps) and bisected. A jump point belongs to the upper step.
-    """
-    m = _subset_means(v)
-    probes = np.concatenate([[m[0] - 1], (m[:-1] + m[1:]) / 2, [m[-1] + 1]])
-    lo, hi = 0, len(probes) - 1  # the last probe lies above every value: p = 1, never rejected
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if flip_pvalue(v, probes[mid], "greater") > alpha:
-            hi = mid
-        else:
-            lo = mid + 1
-    return -np.inf if lo == 0 else float(m[lo - 1])
+    first = np.searchsorted(keys[order], keys[order][k - 1])  # the K-th's tie group, smallest subset first
+    return float(means[order][first])
 
 
 def flip_interval(values, confidence: float = 0.95) -> tuple[float, float]:
