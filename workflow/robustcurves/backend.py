@@ -408,3 +408,13 @@ def batch_jacobian(f, x):
         y = f(x)
         rows = [torch.autograd.grad(y[:, i].sum(), x, retain_graph=True)[0] for i in range(y.shape[1])]
     return torch.stack(rows, 1)
+
+
+def take_rows(values, rows):
+    """The rows of `values` that `active_rows` chose: a plain gather where shapes may change (no index
+    fix-up ops: inside a loop each op costs), `values` itself where every row was chosen (JAX)."""
+    if NAME == "tensorflow":
+        return tf.gather(values, rows)
+    if DYNAMIC_SHAPES:
+        return keras.ops.take(values, rows, axis=0)
+    return values
