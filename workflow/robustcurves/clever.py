@@ -8,8 +8,13 @@ replacement from the pool; a reverse Weibull fit of those maxima (scipy's fit, r
 once in `weibull.py`); score_j = margin_j / location, capped at `radius`; CLEVER = min over j.
 
 What differs is the cost: every point gets one forward and one backward pass (ART does two of each),
-points are drawn inside the graph, and only their gradient norms leave it; one traced call handles
-the pools of many (sample, class) pairs, and all the Weibull fits run side by side.
+points are drawn inside compiled code, and only their gradient norms leave it; one compiled call
+handles the pools of many (sample, class) pairs, and all the Weibull fits run side by side.
+
+Written once in `keras.ops` (+ `backend` for the compilation, the input gradient and the seeded
+draws): it runs on every Keras backend. The points are drawn from the backend's own stateless
+generator, so the same seed gives other points, hence other scores within CLEVER's seed-to-seed
+spread, on another backend (tests/test_clever.py measures both).
 
 `clever_checked` adds what ART leaves out: every fit is checked (`fit_check`: a Kolmogorov-Smirnov
 test as Weng et al. run, and the collapsed location), and an image whose minimising class has a
@@ -21,23 +26,25 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
-from . import weibull
+from . import backend, models, weibull
 
 DUAL = {1: np.inf, 2: 2, np.inf: 1}
-CHUNK_POINTS = 4096  # points per graph call; LeNet activations for these stay within a few caches
+CHUNK_POINTS = 4096  # points per compiled call; LeNet activations for these stay within a few caches
 # Weng et al.'s reference code (IBM/CLEVER-Robustness-Score, get_best_weibull_fit) calls a fit whose
 # K-S p-value is below this "ill-conditioned"
 KS_PVALUE = 0.001
 # A fitted Lipschitz estimate more than this many observed spreads above the largest maximum is the
 # collapse (location ~1e5x the maxima), not an extrapolation
 LOCATION_FACTOR = 10.0
+# The settings' defaults, the config schema's (metrics.clever; tests/test_clever.py keeps them equal):
+# clever_scores' and clever_checked's defaults come from here
 DEFAULTS = {
     "norm": 2,
     "radius": 2.0,
     "nb_batches": 50,
-    "batch_size": 64,
+    "batch_size": 16,
     "pool_factor": 10,
     "seed": 0,
     "clip": (0.0, 1.0),
@@ -52,62 +59,67 @@ def _norm(norm) -> float:
     return norm
 
 
-def _ball(seed, points: int, dims: int, radius: float, norm) -> tf.Tensor:
-    """`points` uniform in the Lp ball of `radius` in R^dims, built as art.utils.random_sphere builds them."""
-    shape = tf.stack([points, dims])
+def _ball(seed, points: int, dims: int, radius: float, norm):
+    """`points` uniform in the Lp ball of `radius` in R^dims, built as art.utils.random_sphere builds them,
+    from the seed pair `seed` (inside compiled code; the stream is the backend's, see `backend.normal`)."""
+    shape = (points, dims)
     if norm == 2:
-        a = tf.random.stateless_normal(shape, seed)
-        s2 = tf.reduce_sum(a * a, axis=1, keepdims=True)
-        # igamma is scipy's gammainc (regularised lower incomplete gamma)
-        return a * (tf.math.igamma(dims / 2.0, s2 / 2.0) ** (1.0 / dims) * radius / tf.sqrt(s2))
+        a = backend.normal(seed, shape)
+        s2 = ops.sum(a * a, axis=1, keepdims=True)
+        return a * (backend.gammainc(dims / 2.0, s2 / 2.0) ** (1.0 / dims) * radius / ops.sqrt(s2))
     if norm == np.inf:
-        return tf.random.stateless_uniform(shape, seed, -radius, radius)
-    seed, sign_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    v = tf.sort(tf.random.stateless_uniform(shape, seed), axis=1)
-    gaps = v - tf.pad(v[:, :-1], [[0, 0], [1, 0]])
-    signs = tf.sign(tf.random.stateless_uniform(shape, sign_seed, -1.0, 1.0))
+        return backend.uniform(seed, shape, -radius, radius)
+    seed, sign_seed = backend.split(seed, 2)
+    v = ops.sort(backend.uniform(seed, shape), axis=1)
+    gaps = v - ops.pad(v[:, :-1], [[0, 0], [1, 0]])
+    signs = ops.sign(backend.uniform(sign_seed, shape, -1.0, 1.0))
     return radius * gaps * signs
 
 
-# Cached per (model, settings): scoring every snapshot (one model, new weights) traces once. The
-# traced graph holds its model, so the cache is small rather than weak.
+# Cached per (model, settings): scoring every snapshot (one model, new weights) reuses the compiled
+# code. The last chunk of pairs is smaller: TensorFlow traces once more, for any number of pairs; JAX
+# compiles once per chunk size. The compiled function holds its model, so the cache is small rather
+# than weak.
 @lru_cache(maxsize=8)
 def _pool_norms(model, input_shape: tuple, pool: int, radius: float, norm, clip: tuple):
-    """Traced: for P (centre, ref, other) triples, the dual gradient norms of a fresh pool each: (P, pool)."""
-    dims, q = int(np.prod(input_shape)), DUAL[norm]
-    signature = [
-        tf.TensorSpec([2], tf.int64),
-        tf.TensorSpec([None, *input_shape], tf.float32),
-        tf.TensorSpec([None], tf.int64),
-        tf.TensorSpec([None], tf.int64),
-    ]
+    """Compiled: for P (centre, ref, other) triples, the dual gradient norms of a fresh pool each: (P, pool).
 
-    @tf.function(input_signature=signature)
-    def norms(seed, centres, ref, other):
-        pairs = tf.shape(centres)[0]
-        centres = tf.reshape(centres, [pairs, 1, dims])
-        noise = tf.reshape(_ball(seed, pairs * pool, dims, radius, norm), [pairs, pool, dims])
-        points = tf.reshape(tf.clip_by_value(centres + noise, *clip), [pairs * pool, *input_shape])
-        classes = model.output_shape[-1]
+    Called as `fn(seed, centres, ref, other)`: a seed pair (int64 [2]), centres (P, *input_shape)
+    float32, ref and other (P,) int64 class indices.
+    """
+    dims, q = int(np.prod(input_shape)), DUAL[norm]
+    classes = model.output_shape[-1]
+
+    def norms(forward, seed, centres, ref, other):
+        pairs = ops.shape(centres)[0]
+        centres = ops.reshape(centres, [pairs, 1, dims])
+        noise = ops.reshape(_ball(seed, pairs * pool, dims, radius, norm), [pairs, pool, dims])
+        points = ops.reshape(ops.clip(centres + noise, *clip), [pairs * pool, *input_shape])
         # d(logit_ref - logit_other) for every point through one backward pass of the summed margins:
         # the points are independent, so each point's gradient is its own margin's gradient
-        weight = tf.repeat(tf.one_hot(ref, classes) - tf.one_hot(other, classes), pool, axis=0)
-        with tf.GradientTape() as tape:
-            tape.watch(points)
-            margin = tf.reduce_sum(model(points, training=False) * weight)
-        grad = tf.reshape(tape.gradient(margin, points), [pairs, pool, dims])
-        if q == 2:
-            return tf.norm(grad, axis=2)
-        return tf.reduce_max(tf.abs(grad), axis=2) if q == np.inf else tf.reduce_sum(tf.abs(grad), axis=2)
+        weight = ops.repeat(ops.one_hot(ref, classes) - ops.one_hot(other, classes), pool, axis=0)
 
-    return norms
+        def margin(p):
+            return ops.sum(forward(p) * weight), ()
+
+        _, _, grad = backend.value_and_grad(margin, points)
+        grad = ops.reshape(grad, [pairs, pool, dims])
+        if q == 2:
+            return ops.sqrt(ops.sum(grad * grad, axis=2))
+        return ops.max(ops.abs(grad), axis=2) if q == np.inf else ops.sum(ops.abs(grad), axis=2)
+
+    return backend.model_function(model, norms)
+
+
+# one compiled forward pass per model, reused across snapshots and calls
+_logits_fn = lru_cache(maxsize=8)(models.logits_fn)
 
 
 def _fits(model, x, *, norm, radius, nb_batches, batch_size, pool_factor, seed, clip, c_init) -> dict:
     """Every (sample, other class) pair's batch maxima, reverse Weibull fit and score, sample-major."""
     norm = _norm(norm)
     x = np.asarray(x, np.float32)
-    logits = np.concatenate([model(x[i : i + 1024], training=False).numpy() for i in range(0, len(x), 1024)])
+    logits = models.predict_logits(_logits_fn(model), x)
     n, classes = logits.shape
     pred = logits.argmax(axis=1)
     # every (sample, other class) pair, sample-major: the k-th other class of sample i is row i*(K-1)+k
@@ -118,12 +130,14 @@ def _fits(model, x, *, norm, radius, nb_batches, batch_size, pool_factor, seed, 
     per_call = max(1, CHUNK_POINTS // pool)
     norms = np.concatenate(
         [
-            norms_fn(
-                tf.constant([seed, start], tf.int64),
-                tf.constant(x[sample[start : start + per_call]]),
-                tf.constant(pred[sample[start : start + per_call]], tf.int64),
-                tf.constant(other[start : start + per_call], tf.int64),
-            ).numpy()
+            backend.to_numpy(
+                norms_fn(
+                    backend.tensor(np.array([seed, start], np.int64)),
+                    backend.tensor(x[sample[start : start + per_call]]),
+                    backend.tensor(pred[sample[start : start + per_call]].astype(np.int64)),
+                    backend.tensor(other[start : start + per_call].astype(np.int64)),
+                )
+            )
             for start in range(0, len(sample), per_call)
         ]
     )
@@ -141,14 +155,14 @@ def clever_scores(
     model,
     x: np.ndarray,
     *,
-    norm=2,
-    radius: float = 2.0,
-    nb_batches: int = 50,
-    batch_size: int = 64,
-    pool_factor: int = 10,
-    seed: int = 0,
-    clip=(0.0, 1.0),
-    c_init: float = 1.0,
+    norm=DEFAULTS["norm"],
+    radius: float = DEFAULTS["radius"],
+    nb_batches: int = DEFAULTS["nb_batches"],
+    batch_size: int = DEFAULTS["batch_size"],
+    pool_factor: int = DEFAULTS["pool_factor"],
+    seed: int = DEFAULTS["seed"],
+    clip=DEFAULTS["clip"],
+    c_init: float = DEFAULTS["c_init"],
 ) -> np.ndarray:
     """Untargeted CLEVER score of every sample of `x` (float32 NHWC in `clip`) for a logits `model`,
     exactly as ART computes it (no fit check: see `clever_checked`).
@@ -190,7 +204,8 @@ def fit_check(maxima: np.ndarray, params: np.ndarray, ks_pvalue: float = KS_PVAL
 
 
 def clever_checked(model, x: np.ndarray, *, ks_pvalue: float = KS_PVALUE, **settings) -> dict:
-    """CLEVER scores of `x` as `clever_scores` computes them, with every fit checked (`fit_check`).
+    """CLEVER scores of `x` as `clever_scores` computes them, with every fit checked (`fit_check`);
+    `settings` are clever_scores' keywords, those not given take their value from `DEFAULTS`.
 
     Returns per sample: `raw` (ART's score), `score` (NaN where the class that gives the minimum has
     a rejected fit) and `reason` ("" or why the minimising class's fit was rejected); and `fits` and
@@ -204,10 +219,7 @@ def clever_checked(model, x: np.ndarray, *, ks_pvalue: float = KS_PVALUE, **sett
             "fits": 0,
             "rejected_fits": 0,
         }
-    defaults = dict(
-        norm=2, radius=2.0, nb_batches=50, batch_size=64, pool_factor=10, seed=0, clip=(0.0, 1.0), c_init=1.0
-    )
-    fits = _fits(model, x, **{**defaults, **settings})
+    fits = _fits(model, x, **{**DEFAULTS, **settings})
     score = fits["score"].reshape(fits["shape"])
     argmin = score.argmin(axis=1)
     # only the minimising class's fit gives the score, so only it is checked: the multi-start refit
