@@ -1,12 +1,12 @@
-"""Attacks run chunk by chunk: one traced call per `batch_size` images, progress in the job's log."""
+"""Attacks run chunk by chunk: one compiled call per `batch_size` images, progress in the job's log."""
 
 from __future__ import annotations
 
 import logging
 
 import numpy as np
-import tensorflow as tf
 
+from .. import backend
 from ..progress import Progress
 
 log = logging.getLogger(__name__)
@@ -18,6 +18,6 @@ def in_chunks(attack, batch_size: int, *arrays: np.ndarray, name: str) -> np.nda
     n = len(arrays[0])
     out, progress = [], Progress(n, "images")
     for i in range(0, n, batch_size):
-        out.append(attack(*(tf.constant(a[i : i + batch_size]) for a in arrays)).numpy())
+        out.append(backend.to_numpy(attack(*(backend.tensor(a[i : i + batch_size]) for a in arrays))))
         log.info("%s: %s", name, progress.update(len(out[-1])))
     return np.concatenate(out).astype(np.float32)

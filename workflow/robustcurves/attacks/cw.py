@@ -8,7 +8,7 @@ defaults (`DEFAULTS`); a config key overrides only that setting of the chosen al
 range, Adam on delta, loss ||x_adv - x||^2 + c * max(Z_y - max_{i != y} Z_i + confidence, 0), a
 binary search on c per image, early abort of a search step when the chunk's loss stops improving,
 and the smallest successful L2 kept per image. Every iteration of every search step runs inside
-one `tf.function` call.
+one compiled call (`backend.model_function`: tf.function, jax.jit).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
-from .. import art_adapter
+from .. import art_adapter, backend
 from . import cw_linesearch
 from .chunks import in_chunks
 
@@ -38,69 +38,87 @@ DEFAULTS = {"adam": ADAM_DEFAULTS, "line-search": cw_linesearch.DEFAULTS}
 DEFAULT_ALGORITHM = "line-search"
 
 
-# Cached per (model, settings): attacking every snapshot (one model, new weights) traces once. The
-# traced graph holds its model, so the cache is small rather than weak.
+# Cached per (model, settings): attacking every snapshot (one model, new weights) compiles once. The
+# compiled function holds its model, so the cache is small rather than weak.
 @lru_cache(maxsize=8)
 def _attack_fn(
     model, input_shape, *, confidence, learning_rate, binary_search_steps, max_iter, initial_const, clip
 ):
     lo, hi = float(clip[0]), float(clip[1])
     abort_every = max(1, max_iter // 10)
+    axes = tuple(range(1, len(input_shape) + 1))
+    classes = model.output_shape[-1]
 
     def to_image(w):
-        return (tf.tanh(w) + 1.0) / 2.0 * (hi - lo) + lo
+        return (ops.tanh(w) + 1.0) / 2.0 * (hi - lo) + lo
 
-    signature = [tf.TensorSpec([None, *input_shape], tf.float32), tf.TensorSpec([None], tf.int64)]
+    def per_image(v):
+        return ops.reshape(v, [-1] + [1] * len(axes))
 
-    @tf.function(input_signature=signature)
-    def attack(x, y):
-        n = tf.shape(x)[0]
-        axes = list(range(1, x.shape.rank))
-        w0 = tf.atanh(((x - lo) / (hi - lo) * 2.0 - 1.0) * TANH_SHRINK)
-        onehot = tf.one_hot(y, model.output_shape[-1])
+    def attack(forward, x, y):
+        n = ops.shape(x)[0]
+        w0 = ops.arctanh(((x - lo) / (hi - lo) * 2.0 - 1.0) * TANH_SHRINK)
+        onehot = ops.one_hot(y, classes)
 
         def objective(delta, const):
-            x_adv = to_image(w0 + delta)
-            logits = model(x_adv, training=False)
-            real = tf.reduce_sum(logits * onehot, axis=1)
-            other = tf.reduce_max(logits - onehot * 1e9, axis=1)
-            l2 = tf.reduce_sum(tf.square(x_adv - x), axis=axes)
-            loss = l2 + const * tf.maximum(real - other + confidence, 0.0)
-            return x_adv, l2, other > real + confidence, tf.reduce_sum(loss)
+            def total(delta):
+                x_adv = to_image(w0 + delta)
+                logits = forward(x_adv)
+                real = ops.sum(logits * onehot, axis=1)
+                other = ops.max(logits - onehot * 1e9, axis=1)
+                l2 = ops.sum(ops.square(x_adv - x), axis=axes)
+                loss = l2 + const * ops.maximum(real - other + confidence, 0.0)
+                return ops.sum(loss), (x_adv, l2, other > real + confidence)
 
-        const = tf.fill([n], tf.constant(initial_const, tf.float32))
-        lower, upper = tf.zeros([n]), tf.fill([n], NO_BOUND)
-        best_l2, best_adv = tf.fill([n], np.inf), x
-        for _ in tf.range(binary_search_steps):
-            delta, m, v = tf.zeros_like(x), tf.zeros_like(x), tf.zeros_like(x)
-            found = tf.zeros([n], tf.bool)  # success at this step's constant
-            prev = tf.constant(np.inf, tf.float32)
-            for it in tf.range(max_iter):
-                with tf.GradientTape() as tape:
-                    tape.watch(delta)
-                    x_adv, l2, success, loss = objective(delta, const)
-                grad = tape.gradient(loss, delta)
-                # the iterate just evaluated, before this step's update
-                better = success & (l2 < best_l2)
-                best_l2 = tf.where(better, l2, best_l2)
-                best_adv = tf.where(tf.reshape(better, [-1] + [1] * len(axes)), x_adv, best_adv)
-                found = found | success
-                t = tf.cast(it + 1, tf.float32)
-                m = BETA1 * m + (1.0 - BETA1) * grad
-                v = BETA2 * v + (1.0 - BETA2) * tf.square(grad)
-                step = learning_rate * tf.sqrt(1.0 - BETA2**t) / (1.0 - BETA1**t)
-                delta = delta - step * m / (tf.sqrt(v) + EPS)
-                if it % abort_every == 0:
-                    if loss > prev * 0.9999:
-                        break
-                    prev = loss
+            loss, (x_adv, l2, success), grad = backend.value_and_grad(total, delta)
+            return x_adv, l2, success, loss, grad
+
+        def iteration(it, delta, m, v, found, prev, stop, const, best_l2, best_adv):
+            x_adv, l2, success, loss, grad = objective(delta, const)
+            # the iterate just evaluated, before this step's update
+            better = success & (l2 < best_l2)
+            best_l2 = ops.where(better, l2, best_l2)
+            best_adv = ops.where(per_image(better), x_adv, best_adv)
+            found = found | success
+            t = ops.cast(it + 1, "float32")
+            m = BETA1 * m + (1.0 - BETA1) * grad
+            v = BETA2 * v + (1.0 - BETA2) * ops.square(grad)
+            step = learning_rate * ops.sqrt(1.0 - BETA2**t) / (1.0 - BETA1**t)
+            delta = delta - step * m / (ops.sqrt(v) + EPS)
+            # early abort: every abort_every iterations, stop when the chunk's loss no longer drops
+            check = it % abort_every == 0
+            stop = check & (loss > prev * 0.9999)
+            prev = ops.where(check, loss, prev)
+            return it + 1, delta, m, v, found, prev, stop, const, best_l2, best_adv
+
+        def search_step(_, state):
+            const, lower, upper, best_l2, best_adv = state
+            zeros = ops.zeros_like(x)
+            found = ops.zeros([n], "bool")  # success at this step's constant
+            prev = ops.cast(np.inf, "float32")
+            *_, found, _, _, _, best_l2, best_adv = ops.while_loop(
+                lambda it, delta, m, v, found, prev, stop, *_: (it < max_iter) & ~stop,
+                iteration,
+                (0, zeros, zeros, zeros, found, prev, False, const, best_l2, best_adv),
+            )
             # success: c was enough, search below it; failure: raise it (x10 until an upper bound exists)
-            upper = tf.where(found, tf.minimum(upper, const), upper)
-            lower = tf.where(found, lower, tf.maximum(lower, const))
-            const = tf.where(upper < NO_BOUND, (lower + upper) / 2.0, const * 10.0)
-        return best_adv
+            upper = ops.where(found, ops.minimum(upper, const), upper)
+            lower = ops.where(found, lower, ops.maximum(lower, const))
+            const = ops.where(upper < NO_BOUND, (lower + upper) / 2.0, const * 10.0)
+            return const, lower, upper, best_l2, best_adv
 
-    return attack
+        state = (
+            ops.full([n], initial_const, "float32"),
+            ops.zeros([n]),
+            ops.full([n], NO_BOUND, "float32"),
+            ops.full([n], np.inf, "float32"),
+            x,
+        )
+        return ops.fori_loop(0, binary_search_steps, search_step, state)[-1]
+
+    # one graph for every chunk size on TensorFlow (an input_signature, as before the port)
+    example = np.zeros((0, *input_shape), np.float32)
+    return backend.trace_any_batch(backend.model_function(model, attack), example, np.zeros(0, np.int64))
 
 
 def carlini_wagner_l2(

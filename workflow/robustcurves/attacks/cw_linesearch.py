@@ -5,8 +5,10 @@ per image (halve the learning rate until the loss drops, up to `max_halving` tim
 already dropped it, double while it keeps dropping, up to `max_doubling` times) and binary-searches
 the constant c per image (doubled until a step succeeds, then bisected). This module performs, per
 image, the same operations in the same order, with every image carrying its own learning rate and
-constant, all inside one `tf.function` per chunk. It copies ART's quirks on purpose, because the
-point is to agree with the attack the paper ran:
+constant, all inside one compiled call per chunk (`keras.ops` loops under `backend.model_function`:
+tf.function, jax.jit). Each probe runs only the images still searching (a gather on TensorFlow; every
+image, the others' results discarded, on JAX, whose shapes are static). It copies ART's quirks on
+purpose, because the point is to agree with the attack the paper ran:
 
 - the gradient is that of c * (Z_y - Z_other) + ||x_adv - x||^2 even where the hinge is flat, and
   its tanh factor is divided by 2 * 0.999999 although the image is mapped back without that factor;
@@ -28,8 +30,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from .. import backend
 from .chunks import in_chunks
 
 TANH_SMOOTHER = 0.999999  # ART's _tanh_smoother
@@ -69,139 +72,180 @@ def _attack_fn(
 ):
     lo, hi = float(clip[0]), float(clip[1])
     rank = len(input_shape) + 1
-    axes = list(range(1, rank))
-    f32, f64 = tf.float32, tf.float64
+    axes = tuple(range(1, rank))
+    classes = model.output_shape[-1]
+    f32, f64 = "float32", "float64"
 
     def per_image(v):
-        return tf.reshape(v, [-1] + [1] * (rank - 1))
+        return ops.reshape(v, [-1] + [1] * (rank - 1))
 
     def hinge(logits, onehot):
         """ART's max(Z_y - max_{i != y} Z_i + confidence, 0): float32 margin, float64 result."""
-        real = tf.reduce_sum(logits * onehot, axis=1)
-        other = tf.reduce_max(tf.where(onehot > 0, -np.inf, logits), axis=1)
-        return tf.maximum(tf.cast(real - other + confidence, f64), 0.0)
+        real = ops.sum(logits * onehot, axis=1)
+        other = ops.max(ops.where(onehot > 0, -np.inf, logits), axis=1)
+        return ops.maximum(ops.cast(real - other + confidence, f64), 0.0)
 
-    def evaluate(img, onehot):
+    def evaluate(forward, img, onehot):
         """Logits at `img` and the gradient of Z_y - Z_other (other = runner-up there)."""
-        with tf.GradientTape() as tape:
-            tape.watch(img)
-            logits = model(img, training=False)
-            other = tf.argmax(tf.where(onehot > 0, -np.inf, tf.stop_gradient(logits)), axis=1)
-            diff = tf.reduce_sum(logits * onehot) - tf.reduce_sum(tf.gather(logits, other, batch_dims=1))
-        return logits, tape.gradient(diff, img)
 
-    signature = [
-        tf.TensorSpec([None, *input_shape], f32),
-        tf.TensorSpec([None, *input_shape], f32),
-        tf.TensorSpec([None], tf.int64),
-    ]
+        def margin(img):
+            logits = forward(img)
+            other = ops.argmax(ops.where(onehot > 0, -np.inf, ops.stop_gradient(logits)), axis=1)
+            # Z_other picked by a one-hot product (exact): its gradient is 1 at `other` even on ties
+            diff = ops.sum(logits * onehot) - ops.sum(logits * ops.one_hot(other, classes))
+            return diff, logits
 
-    @tf.function(input_signature=signature)
-    def attack(x, x_tanh, y):
-        n = tf.shape(x)[0]
-        onehot = tf.one_hot(y, model.output_shape[-1])
-        x64 = tf.cast(x, f64)
+        _, logits, grad = backend.value_and_grad(margin, img)
+        return logits, grad
 
-        def trial(xt, pert, lr, const, probe):
-            """ART's line-search probe for the `probe` images (the others come back as 0): a float64
-            image from a float32 tanh point; float32 logits. Only the probing images are run, as ART
-            runs only its active ones."""
-            idx = tf.where(probe)[:, 0]
-            img64 = tf.tanh(
-                tf.cast(tf.gather(xt, idx), f64)
-                + per_image(tf.gather(lr, idx)) * tf.cast(tf.gather(pert, idx), f64)
-            )
+    def attack(forward, x, x_tanh, y):
+        n = ops.shape(x)[0]
+        onehot = ops.one_hot(y, classes)
+        x64 = ops.cast(x, f64)
+
+        def trial(xt, pert, lr, const, probe, l2, loss):
+            """ART's line-search probe: l2 and loss with those of the `probe` images replaced by their
+            trial's, a float64 image from a float32 tanh point, float32 logits. Only the probing images
+            are run, as ART runs only its active ones (every image where shapes are static: JAX)."""
+            idx = backend.active_rows(probe)
+
+            def rows(v):
+                return backend.take_rows(v, idx)
+
+            img64 = ops.tanh(ops.cast(rows(xt), f64) + per_image(rows(lr)) * ops.cast(rows(pert), f64))
             img64 = (img64 + 1.0) / 2.0 * (hi - lo) + lo
-            l2 = tf.reduce_sum(tf.square(tf.gather(x64, idx) - img64), axis=axes)
-            logits = model(tf.cast(img64, f32), training=False)
-            loss = tf.gather(const, idx) * hinge(logits, tf.gather(onehot, idx)) + l2
-            rows = idx[:, None]
-            return tf.scatter_nd(rows, tf.cast(l2, f32), [n]), tf.scatter_nd(rows, loss, [n])
+            l2_t = ops.sum(ops.square(rows(x64) - img64), axis=axes)
+            logits = forward(ops.cast(img64, f32))
+            loss_t = rows(const) * hinge(logits, rows(onehot)) + l2_t
+            l2 = backend.put_rows(l2, idx, ops.cast(l2_t, f32), probe)
+            return l2, backend.put_rows(loss, idx, loss_t, probe)
 
-        const = tf.fill([n], tf.constant(initial_const, f64))
-        lower = tf.zeros([n], f64)
-        double = tf.ones([n], tf.bool)
-        best_l2 = tf.fill([n], tf.constant(np.inf, f64))
-        best_adv = x
-        for _ in tf.range(binary_search_steps):
-            lr = tf.fill([n], tf.constant(learning_rate, f64))
-            xt, img = x_tanh, x
-            logits, gdiff = evaluate(img, onehot)
-            l2 = tf.zeros([n], f32)
+        def line_search(active, xt, pert, const, lr, l2, loss):
+            """ART's halving, then doubling, of each active image's learning rate; each loop stops when
+            no image probes any more. Returns lr, the last trial's l2 and loss, and the best lr (0: none
+            lowered the loss)."""
+            prev_loss = loss
+
+            def probe_and_record(probe, lr, l2, loss, best_lr, best_loss):
+                l2, loss = trial(xt, pert, lr, const, probe, l2, loss)
+                dropped = loss < best_loss
+                best_lr = ops.where(dropped, lr, best_lr)
+                best_loss = ops.where(dropped, loss, best_loss)
+                return l2, loss, best_lr, best_loss
+
+            def halving_probe(loss):
+                return active & (loss >= prev_loss)
+
+            def halve(i, lr, l2, loss, best_lr, best_loss, halving):
+                probe = halving_probe(loss)
+                l2, loss, best_lr, best_loss = probe_and_record(probe, lr, l2, loss, best_lr, best_loss)
+                lr = ops.where(probe, lr / 2.0, lr)
+                return i + 1, lr, l2, loss, best_lr, best_loss, halving + ops.cast(probe, "int32")
+
+            _, lr, l2, loss, best_lr, best_loss, halving = ops.while_loop(
+                lambda i, lr, l2, loss, *_: (i < max_halving) & ops.any(halving_probe(loss)),
+                halve,
+                (0, lr, l2, loss, ops.zeros([n], f64), loss, ops.zeros([n], "int32")),
+            )
+            lr = ops.where(active, lr * 2.0, lr)
+
+            def doubling_probe(loss, best_loss):
+                return active & (halving == 1) & (loss <= best_loss)
+
+            def double(i, lr, l2, loss, best_lr, best_loss):
+                probe = doubling_probe(loss, best_loss)
+                lr = ops.where(probe, lr * 2.0, lr)
+                l2, loss, best_lr, best_loss = probe_and_record(probe, lr, l2, loss, best_lr, best_loss)
+                return i + 1, lr, l2, loss, best_lr, best_loss
+
+            _, lr, l2, loss, best_lr, _ = ops.while_loop(
+                lambda i, lr, l2, loss, best_lr, best_loss: (
+                    (i < max_doubling) & ops.any(doubling_probe(loss, best_loss))
+                ),
+                double,
+                (0, lr, l2, loss, best_lr, best_loss),
+            )
+            lr = ops.where(halving == 1, lr / 2.0, lr)
+            return lr, l2, loss, best_lr
+
+        def take_step(step, best_lr, pert, const, xt, img, logits, gdiff, l2, loss):
+            """The accepted steps, then the logits, gradient, l2 and loss at the new points, run for the
+            moved images only (every image where shapes are static: JAX)."""
+            moved = ops.cast(ops.cast(xt, f64) + per_image(best_lr) * ops.cast(pert, f64), f32)
+            xt = ops.where(per_image(step), moved, xt)
+            img = ops.where(per_image(step), (ops.tanh(xt) + 1.0) / 2.0 * (hi - lo) + lo, img)
+            idx = backend.active_rows(step)
+            logits_m, gdiff_m = evaluate(forward, backend.take_rows(img, idx), backend.take_rows(onehot, idx))
+            logits = backend.put_rows(logits, idx, logits_m, step)
+            gdiff = backend.put_rows(gdiff, idx, gdiff_m, step)
+            l2_new = ops.sum(ops.square(x - img), axis=axes)
+            loss_new = const * hinge(logits, onehot) + ops.cast(l2_new, f64)
+            l2 = ops.where(step, l2_new, l2)
+            loss = ops.where(step, loss_new, loss)
+            return xt, img, logits, gdiff, l2, loss, loss - ops.cast(l2, f64) <= 0.0
+
+        def iteration(_, state):
+            const, lr, xt, img, logits, gdiff, l2, loss, success, overall, best_l2, best_adv = state
+            better = success & (ops.cast(l2, f64) < best_l2)
+            best_l2 = ops.where(better, ops.cast(l2, f64), best_l2)
+            best_adv = ops.where(per_image(better), img, best_adv)
+            active = (const < C_UPPER_BOUND) & (lr > 0.0)
+
+            # ART's _loss_gradient, operation by operation (c multiplies in float64)
+            grad = ops.cast(ops.cast(gdiff, f64) * per_image(const), f32)
+            grad = grad + 2.0 * (img - x)
+            grad = grad * (hi - lo)
+            grad = grad * ((1.0 - ops.square(ops.tanh(xt))) / np.float32(2.0 * TANH_SMOOTHER))
+            pert = -grad
+
+            lr, l2, loss, best_lr = line_search(active, xt, pert, const, lr, l2, loss)
+
+            step = active & (best_lr > 0.0)
+            # ART recomputes the success test only when some image of the chunk moved (a quirk kept)
+            xt, img, logits, gdiff, l2, loss, success = ops.cond(
+                ops.any(step),
+                lambda: take_step(step, best_lr, pert, const, xt, img, logits, gdiff, l2, loss),
+                lambda: (xt, img, logits, gdiff, l2, loss, success),
+            )
+            overall = overall | success
+            return const, lr, xt, img, logits, gdiff, l2, loss, success, overall, best_l2, best_adv
+
+        def search_step(_, state):
+            const, lower, double, best_l2, best_adv = state
+            lr = ops.full([n], learning_rate, f64)
+            logits, gdiff = evaluate(forward, x, onehot)
+            l2 = ops.zeros([n], f32)
             loss = const * hinge(logits, onehot)
-            success = loss - tf.cast(l2, f64) <= 0.0
-            overall = success
-            for _ in tf.range(max_iter):
-                better = success & (tf.cast(l2, f64) < best_l2)
-                best_l2 = tf.where(better, tf.cast(l2, f64), best_l2)
-                best_adv = tf.where(per_image(better), img, best_adv)
-                active = (const < C_UPPER_BOUND) & (lr > 0.0)
-
-                # ART's _loss_gradient, operation by operation (c multiplies in float64)
-                grad = tf.cast(tf.cast(gdiff, f64) * per_image(const), f32)
-                grad = grad + 2.0 * (img - x)
-                grad = grad * (hi - lo)
-                grad = grad * ((1.0 - tf.square(tf.tanh(xt))) / np.float32(2.0 * TANH_SMOOTHER))
-                pert = -grad
-
-                prev_loss, best_loss = loss, loss
-                best_lr = tf.zeros([n], f64)
-                halving = tf.zeros([n], tf.int32)
-                for _ in tf.range(max_halving):
-                    probe = active & (loss >= prev_loss)
-                    if not tf.reduce_any(probe):
-                        break
-                    l2_t, loss_t = trial(xt, pert, lr, const, probe)
-                    l2 = tf.where(probe, l2_t, l2)
-                    loss = tf.where(probe, loss_t, loss)
-                    dropped = loss < best_loss
-                    best_lr = tf.where(dropped, lr, best_lr)
-                    best_loss = tf.where(dropped, loss, best_loss)
-                    lr = tf.where(probe, lr / 2.0, lr)
-                    halving += tf.cast(probe, tf.int32)
-                lr = tf.where(active, lr * 2.0, lr)
-                for _ in tf.range(max_doubling):
-                    probe = active & (halving == 1) & (loss <= best_loss)
-                    if not tf.reduce_any(probe):
-                        break
-                    lr = tf.where(probe, lr * 2.0, lr)
-                    l2_t, loss_t = trial(xt, pert, lr, const, probe)
-                    l2 = tf.where(probe, l2_t, l2)
-                    loss = tf.where(probe, loss_t, loss)
-                    dropped = loss < best_loss
-                    best_lr = tf.where(dropped, lr, best_lr)
-                    best_loss = tf.where(dropped, loss, best_loss)
-                lr = tf.where(halving == 1, lr / 2.0, lr)
-
-                step = active & (best_lr > 0.0)
-                if tf.reduce_any(step):
-                    moved = tf.cast(tf.cast(xt, f64) + per_image(best_lr) * tf.cast(pert, f64), f32)
-                    xt = tf.where(per_image(step), moved, xt)
-                    img = tf.where(per_image(step), (tf.tanh(xt) + 1.0) / 2.0 * (hi - lo) + lo, img)
-                    # the logits and gradient at the new points, run for the moved images only
-                    moved_idx = tf.where(step)[:, 0]
-                    logits_m, gdiff_m = evaluate(tf.gather(img, moved_idx), tf.gather(onehot, moved_idx))
-                    logits = tf.tensor_scatter_nd_update(logits, moved_idx[:, None], logits_m)
-                    gdiff = tf.tensor_scatter_nd_update(gdiff, moved_idx[:, None], gdiff_m)
-                    l2_new = tf.reduce_sum(tf.square(x - img), axis=axes)
-                    loss_new = const * hinge(logits, onehot) + tf.cast(l2_new, f64)
-                    l2 = tf.where(step, l2_new, l2)
-                    loss = tf.where(step, loss_new, loss)
-                    success = loss - tf.cast(l2, f64) <= 0.0
-                    overall = overall | success
-            better = success & (tf.cast(l2, f64) < best_l2)
-            best_l2 = tf.where(better, tf.cast(l2, f64), best_l2)
-            best_adv = tf.where(per_image(better), img, best_adv)
+            success = loss - ops.cast(l2, f64) <= 0.0
+            state = (const, lr, x_tanh, x, logits, gdiff, l2, loss, success, success, best_l2, best_adv)
+            *_, img, _, _, l2, _, success, overall, best_l2, best_adv = ops.fori_loop(
+                0, max_iter, iteration, state
+            )
+            better = success & (ops.cast(l2, f64) < best_l2)
+            best_l2 = ops.where(better, ops.cast(l2, f64), best_l2)
+            best_adv = ops.where(per_image(better), img, best_adv)
 
             # ART's binary search on c; its lower bound aliases the new c after a failure
             double = double & ~overall
-            const = tf.where(overall, (lower + const) / 2.0, const)
-            const = tf.where(~overall & double, const * 2.0, const)
-            const = tf.where(~overall & ~double, const + (const - lower) / 2.0, const)
-            lower = tf.where(overall, lower, const)
-        return best_adv
+            const = ops.where(overall, (lower + const) / 2.0, const)
+            const = ops.where(~overall & double, const * 2.0, const)
+            const = ops.where(~overall & ~double, const + (const - lower) / 2.0, const)
+            lower = ops.where(overall, lower, const)
+            return const, lower, double, best_l2, best_adv
 
-    return attack
+        state = (
+            ops.full([n], initial_const, f64),
+            ops.zeros([n], f64),
+            ops.ones([n], "bool"),
+            ops.full([n], np.inf, f64),
+            x,
+        )
+        return ops.fori_loop(0, binary_search_steps, search_step, state)[-1]
+
+    # one graph for every chunk size on TensorFlow (an input_signature, as before the port)
+    example = np.zeros((0, *input_shape), np.float32)
+    labels = np.zeros(0, np.int64)
+    return backend.trace_any_batch(backend.model_function(model, attack), example, example, labels)
 
 
 def carlini_wagner_l2_linesearch(
