@@ -158,7 +158,6 @@ def test_fold_table_counts_misclassified_images_as_broken_at_eps_zero(snapshots)
     assert table.groupby("epoch")["masking"].nunique().eq(1).all()  # one flag per snapshot
     # over the correctly classified images only: each needs some eps (L2) > 0, or resisted (inf)
     assert (linf["median_min_eps_correct"] > 0).all() and (cw["median_min_l2_correct"] > 0).all()
-    assert (linf["median_min_eps_correct"] >= linf["median_min_eps"]).all()
     assert (table[["masking_gap_images", "masking_drop_images"]] >= 0).all().all()
     with pytest.raises(ValueError, match="epoch"):
         whitebox.whitebox(s, x, y, epochs=[9], seed=0, **settings)

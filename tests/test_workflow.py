@@ -97,6 +97,12 @@ def test_evaluation_of_every_snapshot(run):
             # the crafting snapshot classifies every original correctly: both ASRs coincide there
             assert at_best.loc[attack, "asr_given_correct"] == pytest.approx(success)
             assert at_best.loc[attack, "correct_originals"] == at_best.loc[attack, "samples"]
+            # real adversarials: those that broke the crafting snapshot all fool it, by definition
+            crafted = ev[ev["attack"] == attack]["crafted_success"]
+            assert crafted.nunique() == 1 and crafted.iloc[0] == pytest.approx(success)
+            if success > 0:
+                assert at_best.loc[attack, "transfer_rate"] == 1.0
+                assert ev.loc[ev["attack"] == attack, "transfer_rate"].between(0, 1).all()
         attacked = ev[ev["attack"] != "clean"]
         assert attacked["asr_given_correct"].dropna().between(0, 1).all()
         assert (attacked["correct_originals"] <= attacked["samples"]).all()
@@ -118,6 +124,16 @@ def test_robustness_per_snapshot(run):
         assert (rob.loc[sound, "loss_sensitivity"] > 0).all()
         assert rob.loc[~sound, ["clever", "loss_sensitivity", "empirical_robustness"]].isna().all().all()
         assert rob["empirical_robustness"].dropna().between(0, 1).all()
+        # every metric image's CLEVER score, on the same images at every epoch
+        per_image = pd.read_csv(d / "clever.csv", dtype={"reason": str})
+        assert list(per_image.columns) == ["epoch", "image", "score", "raw", "reason"]
+        assert per_image.groupby("epoch")["image"].apply(list).to_dict() == {2: [0, 1, 2, 3], 3: [0, 1, 2, 3]}
+        reason = per_image["reason"].fillna("")
+        assert per_image["score"].isna().eq(reason != "").all()  # a score exactly where the fit was kept
+        kept = per_image[reason == ""]
+        assert np.allclose(kept["score"], kept["raw"]) and kept["score"].between(1e-4, 2.0).all()
+        means = kept.groupby("epoch")["score"].mean()
+        assert np.allclose(rob.set_index("epoch").loc[means.index, "clever"], means)
 
 
 # the white-box claims of stats.whitebox_claims, one per APGD loss, their worst case, and CW
@@ -144,6 +160,12 @@ def test_whitebox_per_snapshot(run):
         assert wb[wb["attack"] == "cw"]["success_rate"].between(0, 1).all()
         for flag in ("masking", "masking_apgd_below_pgd", "masking_not_growing"):
             assert wb[flag].isin([True, False]).all()
+        # flags from whole-image counts (whitebox.masking_images, default 2)
+        assert wb["masking_apgd_below_pgd"].eq(wb["masking_gap_images"] >= 2).all()
+        assert wb["masking_not_growing"].eq(wb["masking_drop_images"] >= 2).all()
+        # medians over the images each snapshot classifies correctly, beside its clean accuracy
+        assert (linf["median_min_eps_correct"] > 0).all()  # a correctly classified image needs some eps
+        assert (wb.loc[wb["attack"] == "cw", "median_min_l2_correct"] > 0).all()
     summary = pd.read_csv(run / "results/mnist5k/summary/whitebox.csv")
     assert set(summary["regime"]) == set(REGIMES) and summary["folds"].max() == 2
     claims = pd.read_csv(run / "results/mnist5k/tables/claims.csv")
@@ -188,12 +210,51 @@ def test_rerun_does_nothing(run):
     assert planned_jobs(run, "--configfile", TINY) == {}
 
 
-def changed_config(run, tmp_path, edit):
+def test_provenance_record_beside_the_results(run):
+    record = json.loads((run / "results/mnist5k/provenance.json").read_text())
+    assert (record["seed"], record["threads"], record["backend"]) == (7, 1, "tensorflow")
+    assert record["packages"]["tensorflow"] and record["packages"]["keras"] and record["cpu"]["model"]
+    assert len(record["config_sha256"]) == 64 and "results/mnist5k/tables/claims.csv" in record["artifacts"]
+
+
+def edited_config(run, tmp_path, edit):
     config = yaml.safe_load((run / TINY).read_text())
     edit(config)
     path = tmp_path / "changed.yaml"
     path.write_text(yaml.safe_dump(config))
-    return planned_jobs(run, "--configfile", str(path))
+    return str(path)
+
+
+def changed_config(run, tmp_path, edit):
+    return planned_jobs(run, "--configfile", edited_config(run, tmp_path, edit))
+
+
+def params_changed(run, tmp_path, edit) -> dict[str, int]:
+    """Rule → number of its outputs whose params differ under the edited config (`--summary` status;
+    a dry run's reasons name only the first cause, an upstream rerun)."""
+    summary = snakemake(run, "--summary", "--configfile", edited_config(run, tmp_path, edit)).stdout
+    changed = {}
+    for row in (line.split("\t") for line in summary.splitlines()[1:]):
+        if row[-2] == "params changed":
+            changed[row[2]] = changed.get(row[2], 0) + 1
+    return changed
+
+
+def test_changing_threads_reruns_every_keras_job_and_nothing_else(run, tmp_path):
+    # the thread count changes the numbers (1 vs 2 threads: other weights after 2 epochs), so it is a
+    # param of every job that runs Keras: results of two thread counts never mix
+    assert params_changed(run, tmp_path, lambda c: None) == {}
+    per_fold = len(REGIMES) * len(FOLDS)
+    assert params_changed(run, tmp_path, lambda c: c["compute"].update(threads=2)) == {
+        "train": 2 * per_fold,  # snapshots, history
+        "craft": len(ATTACKS) * per_fold,
+        "evaluate": per_fold,
+        "robustness": 2 * per_fold,  # robustness.csv, clever.csv
+        "whitebox": per_fold,
+        "provenance": 1,  # and the record that states it
+    }
+    jobs = changed_config(run, tmp_path, lambda c: c["compute"].update(threads=2))
+    assert jobs["train"] == per_fold and jobs["provenance"] == 1
 
 
 def test_changing_one_attack_reruns_only_that_attack_and_its_dependants(run, tmp_path):
@@ -202,7 +263,7 @@ def test_changing_one_attack_reruns_only_that_attack_and_its_dependants(run, tmp
     assert jobs.pop("craft") == jobs.pop("distances") == jobs.pop("evaluate") == per_fold
     # summaries of evaluation and distances; the ASR, headline and transfer_whitebox figures; tables;
     # statistics; the
-    # tables' HTML versions and the report's front page (headline figure and claims)
+    # tables' HTML versions and the report's front page (headline figure and claims); the provenance record
     assert jobs == {
         "aggregate": 2,
         "figure": 3,
@@ -210,13 +271,14 @@ def test_changing_one_attack_reruns_only_that_attack_and_its_dependants(run, tmp
         "statistics": 1,
         "html_table": len(REGIMES) + 1,
         "front_page": 1,
+        "provenance": 1,
         "all": 1,
     }
 
 
 def test_changing_one_figure_style_redraws_only_that_figure(run, tmp_path):
     jobs = changed_config(run, tmp_path, lambda c: c["figures"].update(clever={"dpi": 61}))
-    assert jobs == {"figure": 1, "all": 1}
+    assert jobs == {"figure": 1, "provenance": 1, "all": 1}  # the record follows every result
 
 
 def test_changing_epochs_retrains(run, tmp_path):
