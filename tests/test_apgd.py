@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from backends import OTHER, needs_other, on_backend, weights_arrays
 
+from conftest import separable
 from robustcurves import art_adapter, attacks, models
-from robustcurves.attacks.apgd import apgd_with_success, checkpoint_schedule
+from robustcurves.attacks.apgd import apgd_with_success, checkpoint_schedule, padded_size
 from robustcurves.attacks.pgd import pgd_with_success
 
 
@@ -20,6 +22,13 @@ def trained(trained_snapshots):
 
 def robust_accuracy(model, adv, y):
     return float((models.predict(models.logits_fn(model), adv) == y).mean())
+
+
+def test_padded_sizes_are_quarter_octaves_holding_the_chunk():
+    assert [padded_size(n) for n in (1, 8, 9, 17, 33, 300, 321, 512)] == [8, 8, 10, 20, 40, 320, 384, 512]
+    sizes = [padded_size(n) for n in range(1, 2000)]
+    assert all(n <= s <= max(8, 1.25 * n) for n, s in zip(range(1, 2000), sizes, strict=True))
+    assert len(set(sizes)) == 33  # four per octave from 8 to 2048: few sizes to compile on JAX
 
 
 def test_checkpoints_follow_the_paper_schedule():
@@ -78,3 +87,43 @@ def test_apgd_is_at_least_as_strong_as_arts_at_a_mid_eps(trained):
         config = {"method": "apgd", "loss": loss, "eps": eps, "max_iter": 20}
         ours = robust_accuracy(model, attacks.craft(model, x, y, config, seed=0), y)
         assert ours <= art[loss] + 1 / len(x), (loss, eps, ours, art)
+
+
+def apgd_on_backend(x, y, eps, classes, **weights) -> dict:
+    """Run on each backend (under the other by on_backend): APGD-CE and APGD-DLR with per-image eps."""
+    from backends import model_from
+
+    model = model_from(weights, x.shape[1:], classes)
+    return {
+        loss: apgd_with_success(model, x, y, seed=0, eps=eps, loss=loss, max_iter=20)[0]
+        for loss in ("ce", "dlr")
+    }
+
+
+# Issue 23, item 4: APGD's robust accuracy within 1 image in 200 on TensorFlow and JAX, with the same
+# snapshot weights and images (fresh draws of the training distribution that the snapshot classifies
+# correctly, one eps per image from 0.05 to 0.35); robust accuracy judged by TensorFlow's model for both.
+@needs_other
+def test_apgd_robust_accuracy_agrees_across_backends(trained, tmp_path):
+    model, *_ = trained
+    x, y = separable(n=300, shape=(32, 32, 1), seed=11)
+    correct = models.predict(models.logits_fn(model), x) == y
+    x, y = x[correct], y[correct]
+    assert len(x) >= 200
+    eps = np.random.default_rng(5).uniform(0.05, 0.35, len(x)).astype(np.float32)
+    arrays = {
+        "x": x,
+        "y": y,
+        "eps": eps,
+        "classes": np.array(model.output_shape[-1]),
+        **weights_arrays(model),
+    }
+    ours = apgd_on_backend(**arrays)
+    theirs = on_backend(OTHER, "test_apgd:apgd_on_backend", tmp_path, **arrays)
+    for loss in ("ce", "dlr"):
+        robust_ours, robust_theirs = (
+            robust_accuracy(model, ours[loss], y),
+            robust_accuracy(model, theirs[loss], y),
+        )
+        assert 0.1 < robust_ours < 0.9, f"{loss}: an eps range where robust accuracy can differ"
+        assert abs(robust_ours - robust_theirs) <= 1 / 200, (loss, robust_ours, robust_theirs)

@@ -1,7 +1,13 @@
+import logging
+
+import keras
 import numpy as np
 import pytest
+from backends import OTHER, needs_other, on_backend, weights_arrays
 
-from robustcurves import art_adapter, attacks, measures, metrics, models, selection
+from conftest import separable
+from robustcurves import art_adapter, attacks, backend, measures, metrics, models, selection
+from robustcurves.attacks.pgd import pgd_with_success
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +93,107 @@ def test_minimal_fgsm_is_arts_minimal_fgsm(trained, eps_step, eps_max, batch_siz
     assert success.sum() == (models.predict(models.logits_fn(model), art) != model(x).numpy().argmax(1)).sum()
     if eps_step <= eps_max:
         assert 0 < success.sum()
+
+
+# Ours against ART's and TensorFlow against JAX, on fresh images of the training distribution that the
+# tiny snapshot classifies correctly, at an eps where some but not all of them break (FGSM: 24 %, PGD
+# with ART's settings: 20 %, on TensorFlow); per-image eps from 0.05 to 0.35 for the batched PGD.
+FGSM_EPS = 0.1
+PGD_ART = {"eps": 0.08, "eps_step": 0.02, "max_iter": 10}
+
+
+def agreement_images(model, n: int = 300, seed: int = 11):
+    x, y = separable(n=n, shape=(32, 32, 1), seed=seed)
+    correct = models.predict(models.logits_fn(model), x) == y
+    return x[correct], y[correct]
+
+
+def broken(model, adv, y):
+    return models.predict(models.logits_fn(model), adv) != y
+
+
+def test_our_fgsm_breaks_the_images_arts_breaks(trained):
+    model, *_ = trained
+    x, y = agreement_images(model)
+    config = {"method": "fgsm", "eps": FGSM_EPS}
+    art = attacks.craft(model, x, y, {**config, "implementation": "art"}, seed=0)
+    ours = attacks.craft(model, x, y, {**config, "implementation": "batched"}, seed=0)
+    ok_art, ok_ours = broken(model, art, y), broken(model, ours, y)
+    assert 0.1 < ok_art.mean() < 0.9, "an eps where success can differ"
+    assert np.mean(ok_art == ok_ours) >= 0.99, f"success differs on {np.sum(ok_art != ok_ours)} images"
+    # the same loss and step: a pixel differs only where round-off flips the sign of a ~0 gradient
+    assert np.mean(art == ours) >= 0.999
+
+
+def test_our_pgd_with_arts_settings_succeeds_where_arts_does(trained):
+    """ART returns the last iterate, ours the first misclassified one: ours may break a few more."""
+    model, *_ = trained
+    x, y = agreement_images(model)
+    config = {"method": "pgd", **PGD_ART}
+    art = attacks.craft(model, x, y, {**config, "implementation": "art"}, seed=0)
+    ours = attacks.craft(model, x, y, {**config, "implementation": "batched"}, seed=0)
+    assert np.abs(ours - x).max() <= PGD_ART["eps"] + 1e-6
+    ok_art, ok_ours = broken(model, art, y), broken(model, ours, y)
+    assert 0.1 < ok_art.mean() < 0.9, "an eps where success can differ"
+    assert np.mean(ok_art == ok_ours) >= 0.99, f"success differs on {np.sum(ok_art != ok_ours)} images"
+
+
+def test_art_runs_on_tensorflow_only_and_ours_replaces_it_elsewhere(trained, monkeypatch, caplog):
+    model, x, y = trained
+    assert backend.NAME == "tensorflow" and attacks.use_art("PGD", None)
+    assert attacks.use_art("PGD", "art") and not attacks.use_art("FGSM", "batched")
+    with pytest.raises(ValueError, match="unknown implementation 'foo'"):
+        attacks.use_art("FGSM", "foo")
+    monkeypatch.setattr(backend, "NAME", "jax")
+    with caplog.at_level(logging.INFO, logger="robustcurves.attacks"):
+        assert not attacks.use_art("FGSM", None)
+    assert "ART is not available on jax: using our FGSM" in caplog.text
+    assert attacks.use_art("PGD", "art")  # asked for by name: ART's, which refuses the backend
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(art_adapter.ARTUnavailable, match="pgd attack runs on the tensorflow backend only"):
+        art_adapter.generate("pgd", model, x[:2], y[:2], {"eps": 0.1}, seed=0)
+
+
+def attacks_on_backend(x, y, eps, classes, **weights) -> dict:
+    """Run on each backend (under the other by on_backend): FGSM and PGD as the paper protocol's config
+    gives them (ART's on TensorFlow, ours elsewhere), our FGSM, our PGD with per-image eps and random
+    starts, and what ART's adapter says when asked for ART."""
+    from backends import model_from
+
+    model = model_from(weights, x.shape[1:], classes)
+    out = {
+        "fgsm": attacks.craft(model, x, y, {"method": "fgsm", "eps": FGSM_EPS}, seed=0),
+        "fgsm_batched": attacks.craft(
+            model, x, y, {"method": "fgsm", "eps": FGSM_EPS, "implementation": "batched"}, seed=0
+        ),
+        "pgd": attacks.craft(model, x, y, {"method": "pgd", **PGD_ART}, seed=0),
+        "pgd_batched": pgd_with_success(
+            model, x, y, seed=3, eps=eps, eps_step=eps / 4, max_iter=10, num_random_init=2
+        )[0],
+        "art_error": np.array(""),
+    }
+    try:
+        art_adapter.generate("fgsm", model, x[:2], y[:2], {"eps": FGSM_EPS}, seed=0)
+    except art_adapter.ARTUnavailable as error:
+        out["art_error"] = np.array(str(error))
+    return out
+
+
+# Issue 23, item 4: FGSM and PGD succeed on the same images (>= 99 %) on TensorFlow and JAX, with the
+# same snapshot weights and images; success judged by one model (TensorFlow's) for both backends' images.
+@needs_other
+def test_fgsm_and_pgd_agree_across_backends(trained, tmp_path):
+    model, *_ = trained
+    x, y = agreement_images(model)
+    eps = np.random.default_rng(5).uniform(0.05, 0.35, len(x)).astype(np.float32)
+    classes = np.array(model.output_shape[-1])
+    weights = weights_arrays(model)
+    ours = attacks_on_backend(x, y, eps, classes, **weights)
+    arrays = {"x": x, "y": y, "eps": eps, "classes": classes, **weights}
+    theirs = on_backend(OTHER, "test_attacks:attacks_on_backend", tmp_path, **arrays)
+    assert str(ours["art_error"]) == "" and f"not on Keras's {OTHER} backend" in str(theirs["art_error"])
+    for name in ("fgsm", "fgsm_batched", "pgd", "pgd_batched"):
+        ok_ours, ok_theirs = broken(model, ours[name], y), broken(model, theirs[name], y)
+        assert 0.1 < ok_ours.mean() < 0.9, f"{name}: an eps where success can differ"
+        differ = np.sum(ok_ours != ok_theirs)
+        assert np.mean(ok_ours == ok_theirs) >= 0.99, f"{name}: success differs on {differ} images"

@@ -11,6 +11,23 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+# the Keras backends ART runs on here (TensorFlowV2Classifier); elsewhere our implementations run
+BACKENDS = ("tensorflow",)
+
+
+class ARTUnavailable(RuntimeError):
+    """ART was asked for on a Keras backend it does not run on."""
+
+
+def require_backend(what: str) -> None:
+    """Raise ARTUnavailable, naming the backend, unless ART runs on Keras's current backend."""
+    backend = keras.backend.backend()
+    if backend not in BACKENDS:
+        raise ARTUnavailable(
+            f"ART's {what} runs on the {' or '.join(BACKENDS)} backend only, not on Keras's {backend}"
+            " backend: use our implementation (`implementation: batched`, or leave it unset)"
+        )
+
 
 def classifier(model: keras.Model, clip=(0.0, 1.0)):
     """ART's TensorFlowV2Classifier on a logits model, with per-sample losses.
@@ -18,6 +35,7 @@ def classifier(model: keras.Model, clip=(0.0, 1.0)):
     `reduction="none"` matters: with the default reduction ART's loss_sensitivity is silently divided
     by the batch size.
     """
+    require_backend("TensorFlowV2Classifier")
     from art.estimators.classification import TensorFlowV2Classifier
 
     classes = int(model.output_shape[-1])
@@ -35,7 +53,9 @@ def onehot(y: np.ndarray, classes: int) -> np.ndarray:
 
 
 def generate(attack: str, model: keras.Model, x: np.ndarray, y: np.ndarray, params: dict, seed: int):
-    """Untargeted adversarials from ART's own `attack` ('fgsm', 'pgd', 'cw', 'apgd') at `params`."""
+    """Untargeted adversarials from ART's own `attack` ('fgsm', 'pgd', 'cw', 'apgd') at `params`; on
+    TensorFlow only (ARTUnavailable elsewhere)."""
+    require_backend(f"{attack} attack")
     from art.attacks.evasion import (
         AutoProjectedGradientDescent,
         CarliniL2Method,

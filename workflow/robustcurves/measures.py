@@ -1,8 +1,9 @@
-"""TensorFlow measures of one snapshot: minimal FGSM, empirical robustness, input gradients, degeneracy.
+"""Measures of one snapshot: minimal FGSM, empirical robustness, loss sensitivity, input gradients,
+degeneracy. Written once in `keras.ops` (compiled per backend through `backend`).
 
-Apart from `metrics` (numpy distances) because importing TensorFlow costs seconds and gigabytes: the
-distance and report rules run in the light analysis environment, which has no TensorFlow. TensorFlow
-is imported lazily here too, so that `degenerate` (numpy) stays cheap for the report tests.
+Apart from `metrics` (numpy distances) because importing Keras and its backend costs seconds and
+gigabytes: the distance and report rules run in the light analysis environment, which has neither.
+Keras is imported lazily here too, so that `degenerate` (numpy) stays cheap for the report tests.
 """
 
 from __future__ import annotations
@@ -21,19 +22,22 @@ def _logits(model):
 
 @lru_cache(maxsize=8)
 def _loss_gradient_sign(model):
-    """Traced: sign of the input gradient of the cross-entropy at the model's own predictions."""
-    import tensorflow as tf
+    """Compiled: sign of the input gradient of the cross-entropy at the model's own predictions."""
+    from keras import ops
 
-    @tf.function(reduce_retracing=True)
-    def sign(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            logits = model(x, training=False)
-            labels = tf.stop_gradient(tf.argmax(logits, axis=1))
-            loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
-        return tf.sign(tape.gradient(loss, x)), labels
+    from . import backend
 
-    return sign
+    def sign(forward, x):
+        def total(z):
+            logits = forward(z)
+            labels = ops.argmax(logits, axis=1)
+            loss = ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+            return ops.sum(loss), labels
+
+        _, labels, grad = backend.value_and_grad(total, x)
+        return ops.sign(grad), labels
+
+    return backend.model_function(model, sign)
 
 
 def minimal_fgsm(model, x: np.ndarray, eps_step: float, eps_max: float, clip=(0.0, 1.0), batch_size=1024):
@@ -44,11 +48,10 @@ def minimal_fgsm(model, x: np.ndarray, eps_step: float, eps_max: float, clip=(0.
     `batch_size` images go through one forward pass, until every sample has its step. Returns
     (x_adv, success).
     """
-    import tensorflow as tf
-
+    from . import backend
     from .models import predict
 
-    sign, label = (t.numpy() for t in _loss_gradient_sign(model)(tf.constant(x)))
+    sign, label = (backend.to_numpy(t) for t in _loss_gradient_sign(model)(backend.tensor(x)))
     steps, eps = [], eps_step
     while eps <= eps_max:
         steps.append(eps)
@@ -88,6 +91,55 @@ def empirical_robustness(model, x: np.ndarray, eps_step: float, eps_max: float) 
     return float(np.mean(d[success] / scale[success])), int(success.sum())
 
 
+@lru_cache(maxsize=8)
+def _loss_gradient(model):
+    """Compiled: per image, the input gradient of the cross-entropy at the labels `y`."""
+    from keras import ops
+
+    from . import backend
+
+    def gradient(forward, x, y):
+        def total(z):
+            logits = forward(z)
+            onehot = ops.one_hot(y, ops.shape(logits)[1], dtype=logits.dtype)
+            # ART's loss object: Keras's categorical cross-entropy on the logits, per image
+            return ops.sum(ops.categorical_crossentropy(onehot, logits, from_logits=True)), ()
+
+        return backend.value_and_grad(total, x)[2]
+
+    return backend.model_function(model, gradient)
+
+
+def loss_sensitivity(
+    model, x: np.ndarray, y: np.ndarray, *, implementation: str | None = None, batch_size: int = 256
+) -> float:
+    """Loss sensitivity (ART's definition, with per-sample losses): the mean over images of the L2 norm
+    of the input gradient of the cross-entropy at the true labels `y`; NaN without images.
+
+    `implementation`: `art` (ART's `loss_sensitivity`), `batched` (ours: the same loss, gradient and
+    norm, `batch_size` images per compiled call), unset: ART's on the backends ART runs on, ours
+    elsewhere (`attacks.use_art`).
+    """
+    from .attacks import use_art
+
+    if use_art("loss sensitivity", implementation):
+        from . import art_adapter
+
+        return art_adapter.loss_sensitivity(model, x, y)
+    if len(x) == 0:
+        return float("nan")
+    from . import backend
+
+    fn, x, y = _loss_gradient(model), np.asarray(x, np.float32), np.asarray(y, np.int64)
+    norms = []
+    for i in range(0, len(x), batch_size):
+        grad = backend.to_numpy(
+            fn(backend.tensor(x[i : i + batch_size]), backend.tensor(y[i : i + batch_size]))
+        )
+        norms.append(np.linalg.norm(grad.reshape(len(grad), -1), ord=2, axis=1))  # as ART, in numpy
+    return float(np.mean(np.concatenate(norms)))
+
+
 # A snapshot is degenerate when one class takes this share of the test predictions ...
 CONSTANT_FRACTION = 0.99
 # ... or when the input gradient of its logits is below this norm on every metric image (dead ReLUs)
@@ -96,18 +148,17 @@ GRADIENT_TOL = 1e-6
 
 @lru_cache(maxsize=8)
 def _logit_jacobian_norm(model):
-    """Traced: per image, the Frobenius norm of d logits / d input."""
-    import tensorflow as tf
+    """Compiled: per image, the Frobenius norm of d logits / d input."""
+    from keras import ops
 
-    @tf.function(reduce_retracing=True)
-    def norm(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            logits = model(x, training=False)
-        jac = tape.batch_jacobian(logits, x)
-        return tf.sqrt(tf.reduce_sum(tf.reshape(jac * jac, [tf.shape(x)[0], -1]), axis=1))
+    from . import backend
 
-    return norm
+    def norm(forward, x):
+        jac = backend.batch_jacobian(forward, x)
+        width = int(np.prod(jac.shape[1:]))
+        return ops.sqrt(ops.sum(ops.reshape(jac * jac, [-1, width]), axis=1))
+
+    return backend.model_function(model, norm)
 
 
 def input_gradient_norms(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -117,10 +168,10 @@ def input_gradient_norms(model, x: np.ndarray, batch_size: int = 256) -> np.ndar
     on a healthy network, while the logits' gradient is zero only where the network is flat (its
     ReLUs dead), which is what makes CLEVER, loss sensitivity and attacks read "robust".
     """
-    import tensorflow as tf
+    from . import backend
 
     fn = _logit_jacobian_norm(model)
-    out = [fn(tf.constant(x[i : i + batch_size])).numpy() for i in range(0, len(x), batch_size)]
+    out = [backend.to_numpy(fn(backend.tensor(x[i : i + batch_size]))) for i in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 

@@ -1,9 +1,15 @@
 """PGD (Madry et al. 2018), L∞, untargeted: ART's ProjectedGradientDescent (the paper protocol's), or
 our batched version (`implementation: batched`) with one eps per image, as the white-box stage needs.
 
-The batched version takes fixed sign-gradient steps of `eps_step` (a scalar, or per image) from a
-random start in the eps ball (`num_random_init` ≥ 1; 0 starts at the image), projecting after each, and
-keeps the first misclassified iterate of each image (ART returns the last iterate).
+The batched version, written once in `keras.ops` and compiled per backend, takes fixed sign-gradient
+steps of `eps_step` (a scalar, or per image) from a random start in the eps ball (`num_random_init`
+≥ 1; 0 starts at the image), projecting after each, and keeps the first misclassified iterate of each
+image; an image never misclassified comes back as the last iterate, after `max_iter` steps. ART
+returns the last iterate of every image, even one that an earlier iterate misclassified, so ours
+succeeds on the images ART breaks and on a few more whose iterates left the adversarial region again.
+Its cross-entropy is `apgd.per_sample_loss`'s, whose gradient does not cancel where the softmax
+saturates (ART's does: see the apgd module).
+On the backends ART does not run on (`attacks.use_art`), ours runs with ART's settings in its place.
 """
 
 from __future__ import annotations
@@ -11,48 +17,41 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
-from .. import art_adapter
-from .apgd import per_image_eps, per_sample_loss, random_start, run_batched
+from .. import art_adapter, backend
+from .apgd import loss_gradient, per_image_eps, random_start, run_batched, where_rows
 
 
 @lru_cache(maxsize=16)
 def _attack_fn(model, input_shape, *, max_iter, clip):
     lo, hi = float(clip[0]), float(clip[1])
-    signature = [
-        tf.TensorSpec([None, *input_shape], tf.float32),
-        tf.TensorSpec([None], tf.int64),
-        tf.TensorSpec([None, 2], tf.float32),  # eps, eps_step per image
-        tf.TensorSpec([None, *input_shape], tf.float32),
-    ]
+    shape = [-1] + [1] * len(input_shape)
 
-    @tf.function(input_signature=signature)
-    def attack(x, y, eps_and_step, start):
-        shape = [-1] + [1] * len(input_shape)
-        e, step = tf.reshape(eps_and_step[:, 0], shape), tf.reshape(eps_and_step[:, 1], shape)
-        low, high = tf.maximum(x - e, lo), tf.minimum(x + e, hi)
+    def attack(forward, x, y, eps_and_step, start):
+        """Iterates 0 … max_iter (evaluated: is it misclassified?) until every image is."""
+        e, step = ops.reshape(eps_and_step[:, 0], shape), ops.reshape(eps_and_step[:, 1], shape)
+        low, high = ops.maximum(x - e, lo), ops.minimum(x + e, hi)
 
-        def mask(m):
-            return tf.reshape(m, shape)
+        def more(i, x_k, found, x_found):
+            return (i <= max_iter) & ~ops.all(found)
 
-        x_k = tf.clip_by_value(start, low, high)
-        found, x_found = tf.zeros(tf.shape(y), tf.bool), x
-        for _ in tf.range(max_iter + 1):
-            with tf.GradientTape() as tape:
-                tape.watch(x_k)
-                logits = model(x_k, training=False)
-                total = tf.reduce_sum(per_sample_loss(logits, y, "ce"))
-            grad = tape.gradient(total, x_k)
-            wrong = tf.argmax(logits, axis=1) != y
-            x_found = tf.where(mask(wrong & ~found), x_k, x_found)
+        def iteration(i, x_k, found, x_found):
+            _, grad, wrong = loss_gradient(forward, x_k, y, "ce")
+            x_found = where_rows(wrong & ~found, x_k, x_found)
             found = found | wrong
-            if tf.reduce_all(found):
-                break
-            x_k = tf.clip_by_value(x_k + step * tf.sign(grad), low, high)
-        return tf.where(mask(found), x_found, x_k), found
+            # no step after the last evaluated iterate (it stays in the ball: clipping leaves it)
+            moving = step * ops.cast(i < max_iter, "float32")
+            return i + 1, ops.clip(x_k + moving * ops.sign(grad), low, high), found, x_found
 
-    return attack
+        x_k = ops.clip(start, low, high)
+        found = ops.zeros(ops.shape(y), "bool")
+        _, x_k, found, x_found = ops.while_loop(more, iteration, (ops.convert_to_tensor(0), x_k, found, x))
+        return where_rows(found, x_found, x_k), found
+
+    fn = backend.model_function(model, attack)
+    image = np.zeros((1, *input_shape), np.float32)
+    return backend.trace_any_batch(fn, image, np.zeros(1, np.int64), np.zeros((1, 2), np.float32), image)
 
 
 def pgd_with_success(
@@ -77,7 +76,11 @@ def pgd_with_success(
     adv, success = x.copy(), np.zeros(len(x), bool)
     if len(x) == 0:
         return adv, success
-    attack = _attack_fn(model, tuple(x.shape[1:]), max_iter=int(max_iter), clip=tuple(map(float, clip)))
+    fn = _attack_fn(model, tuple(x.shape[1:]), max_iter=int(max_iter), clip=tuple(map(float, clip)))
+
+    def attack(*args):
+        return tuple(backend.to_numpy(t) for t in fn(*(backend.tensor(a) for a in args)))
+
     for r in range(max(1, int(num_random_init))):
         todo = np.flatnonzero(~success)
         if len(todo) == 0:
@@ -89,9 +92,12 @@ def pgd_with_success(
     return adv, success
 
 
-def pgd(model, x, y, *, seed: int, implementation: str = "art", **settings):
-    """PGD by config: ART's `ProjectedGradientDescent` (default, the paper protocol's) or our batched one."""
-    if implementation == "batched":
-        settings.setdefault("num_random_init", 0)  # ART's default: start at the image
-        return pgd_with_success(model, x, y, seed=seed, **settings)[0]
-    return art_adapter.generate("pgd", model, x, y, settings, seed)
+def pgd(model, x, y, *, seed: int, implementation: str | None = None, **settings):
+    """PGD by config: ART's `ProjectedGradientDescent` (`art`, the paper protocol's) or our batched one
+    (`batched`); unset: ART's on the backends ART runs on, ours elsewhere (`attacks.use_art`)."""
+    from . import use_art
+
+    if use_art("PGD", implementation):
+        return art_adapter.generate("pgd", model, x, y, settings, seed)
+    settings.setdefault("num_random_init", 0)  # ART's default: start at the image
+    return pgd_with_success(model, x, y, seed=seed, **settings)[0]
