@@ -1,11 +1,13 @@
 """The claims' statistics on inputs with known answers: the exact sign-flip test over folds, its inverted
-interval, the equivalence test for "level", Holm, and each example of issue 19 with its honest verdict."""
+interval, the equivalence test for "level", Holm, each example of issue 19 with its honest verdict, and
+the image-level paired test with the fold as a random effect (ASR per attacked image, CLEVER per image)."""
 
 import itertools
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as scipy_stats
 
 from robustcurves import stats
 
@@ -215,14 +217,18 @@ def test_whitebox_rows_skip_degenerate_snapshots_of_the_evaluation():
     assert wb["excluded"].str.startswith("snapshots: 1 degenerate (overfit fold 0 epoch 30)").all()
 
 
-def clever_frame():
-    """Per-image CLEVER: overfit scores 0.1 above normal's on every image, but the overfit fits are
-    rejected on its three highest-scoring images, so its mean over accepted fits is lower."""
+def clever_frame(noise=0.0):
+    """Per-image CLEVER: overfit scores 0.1 above normal's on every image (plus `noise` times a fixed
+    zero-mean pattern over the images), but the overfit fits are rejected on its three highest-scoring
+    images, so its mean over accepted fits is lower."""
     rows = []
+    pattern = np.array([1, -1, 2, -2, 0, 1, -1, 0, 0, 0])  # zero mean over the 7 accepted images
     for regime, fold, epoch, image in itertools.product(
         ("normal", "overfit"), range(FOLDS), (1, 2), range(10)
     ):
-        score = 0.1 * image + 0.01 * fold + (0.1 if regime == "overfit" else 0.0)
+        score = 0.1 * image + 0.01 * fold
+        if regime == "overfit":
+            score += 0.1 + noise * pattern[(image + fold + epoch) % 7 if image < 7 else image]
         rejected = regime == "overfit" and image >= 7
         rows.append({"regime": regime, "fold": fold, "epoch": epoch, "image": image,
                      "score": np.nan if rejected else score, "raw": score,
@@ -237,17 +243,156 @@ def test_issue_7_clever_compares_regimes_on_the_same_images():
     # the per-snapshot means over accepted fits (different images) say the opposite
     old = stats.clever_claims(means, **kw)[0]
     assert old["verdict"] == "not supported" and "not the same images" in old["evidence"]
+    # every image 0.1 higher, exactly: no spread among the images, so they add nothing to the five fold
+    # values and the exact sign-flip test over the fold means decides (1/32, as before the images)
     row = stats.clever_claims(means, clever=clever, **kw)[0]
     assert (row["verdict"], row["p_value"]) == ("supported", 1 / 32)
     assert (
-        "(70 image-epoch pairs, 35 images)" in row["evidence"]
-        and "+0.100 [+0.100, +0.100]" in row["evidence"]
+        "(70 image-epoch pairs)" in row["evidence"]
+        and "+0.100 [+0.100, +0.100], 35 images in 5 folds" in (row["evidence"])
     )
+    assert "no spread among the images within any fold: exact sign-flip test" in row["evidence"]
     assert row["excluded"] == "snapshots: none; CLEVER: 30 of 100 image-epoch pairs left out (fit rejected)"
+    # with image-level spread the image-level test decides, beyond the 1/32 of five fold values
+    row = stats.clever_claims(means, clever=clever_frame(noise=0.01), **kw)[0]
+    assert row["verdict"] == "supported" and row["p_value"] < 1e-6
+    assert "35 images in 5 folds (7–7 per fold); random intercept per fold" in row["evidence"]
     # a degenerate snapshot's images are left out of both regimes at that epoch
     flagged = pd.DataFrame({"regime": ["normal"], "fold": [1], "epoch": [2]})
     pairs = stats.clever_pairs(clever, normal="normal", overfit="overfit", warmup=0, flagged=flagged)
     assert len(pairs) == 90 and not ((pairs["fold"] == 1) & (pairs["epoch"] == 2)).any()
+
+
+# --- the image-level paired test: the image as the unit, the fold as a random effect
+
+
+def per_image(fold_values):
+    """One row per image: fold f's images take the values fold_values[f]."""
+    return pd.DataFrame([{"fold": f, "value": v} for f, values in enumerate(fold_values) for v in values])
+
+
+# 80 images attacked in both regimes per fold: the overfit regime's adversarial fools its snapshot on 20
+# fewer images and 4 more than the normal one's: per image -1 (20), +1 (4), 0 (56); mean -0.2 in every fold
+AGREE = [-1.0] * 20 + [1.0] * 4 + [0.0] * 56
+
+
+def test_image_level_decides_where_the_fold_level_cannot():
+    for folds in (4, 5):
+        ci = stats.random_intercept(per_image([AGREE] * folds))
+        assert ci["images"] == 80 * folds and ci["folds"] == folds and ci["tau"] == 0.0
+        assert ci["mean"] == pytest.approx(-0.2) and ci["low"] < ci["mean"] < ci["high"] < 0
+        verdict, p = stats.decide(ci, "negative")
+        # the fold level: five identical fold values give 1/32, four 1/16 (inconclusive); either way
+        # nothing survives Holm over the claims table's ~20 rows
+        folds_only = stats.decide(stats.fold_summary([-0.2] * folds), "negative")
+        assert folds_only == (("supported", 1 / 32) if folds == 5 else ("inconclusive", 1 / 16))
+        # the images decide: with 4 folds where the fold level cannot; with 5 beyond Holm over 20 claims
+        assert verdict == "supported" and p < (0.05 / 20 if folds == 5 else 0.005)
+    # through the claims table: one row per attack from the per-image records
+    table = stats.claims(
+        *run_frames([0.5] * 3, [0.3] * 3, [0.1] * 3, [0.1] * 3), images=images_frame(), **CLAIMS
+    )
+    row = table.set_index("claim").loc["cw ASR is lower when overfitting (more robust)"]
+    assert row["verdict"] == row["verdict_holm"] == "supported" and row["p_holm"] < 0.05
+    assert "-0.200 [" in row["evidence"] and "400 images in 5 folds (80–80 per fold)" in row["evidence"]
+    assert row["excluded"] == (
+        "snapshots: none; images: 400 attacked in both regimes pair, of 450 overfit and 450 normal "
+        "(100 attacked in one regime only)"
+    )
+    # the conditional twin: image 0 of each fold is misclassified clean by the normal snapshot at epoch 1
+    row = table.set_index("claim").loc[
+        "cw ASR on correctly classified originals is lower when overfitting (more robust)"
+    ]
+    assert row["verdict"] == "supported" and "400 images in 5 folds" in row["evidence"]
+    # an attack without per-image records keeps the fold-level test
+    fgsm = table.set_index("claim").loc["fgsm ASR is lower when overfitting (more robust)"]
+    assert "paired by fold" in fgsm["evidence"] and fgsm["excluded"] == "snapshots: none"
+
+
+def images_frame(overfit_fooled=None, folds=FOLDS, epochs=(1, 2, 3)):
+    """Per-image records of attack cw: test images 0–79 attacked in both regimes, 100–109 only by the
+    normal regime, 200–209 only by the overfit one. Normal's adversarials fool images 0–23 at every
+    epoch, overfit's images 20–27 (per image: -1 on 0–19, +1 on 24–27, 0 elsewhere), unless
+    `overfit_fooled(fold, image)` says otherwise."""
+    rows = []
+    for regime, fold, epoch in itertools.product(("normal", "overfit"), range(folds), epochs):
+        own = range(100, 110) if regime == "normal" else range(200, 210)
+        for image in [*range(80), *own]:
+            if regime == "normal":
+                fooled = image < 24
+            elif overfit_fooled is not None:
+                fooled = overfit_fooled(fold, image)
+            else:
+                fooled = 20 <= image < 28
+            correct = not (regime == "normal" and epoch == 1 and image == 0)
+            rows.append({"regime": regime, "fold": fold, "epoch": epoch, "attack": "cw", "test_index": image,
+                         "fooled": fooled, "correct": correct, "crafted_success": True})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_all_differences_zero_give_no_certainty():
+    # both regimes fooled on exactly the same images: every paired difference is 0
+    same = images_frame(overfit_fooled=lambda fold, image: image < 24)
+    table = stats.claims(*run_frames([0.5] * 3, [0.5] * 3, [0.1] * 3, [0.1] * 3), images=same, **CLAIMS)
+    row = table.set_index("claim").loc["cw ASR is lower when overfitting (more robust)"]
+    assert (row["verdict"], row["verdict_holm"], row["p_value"], row["p_holm"]) == (
+        "inconclusive", "inconclusive", 1.0, 1.0
+    )  # fmt: skip
+    assert "no spread among the images" in row["evidence"]
+    ci = stats.random_intercept(per_image([[0.0] * 80] * FOLDS))
+    assert stats.decide(ci, "negative") == stats.decide(ci, "positive") == ("inconclusive", 1.0)
+    # ties: one image of 400 differs; the rest tie at 0. A t on 399 zeros does not make that certain
+    ci = stats.random_intercept(per_image([[-1.0] + [0.0] * 79] + [[0.0] * 80] * 4))
+    verdict, p = stats.decide(ci, "negative")
+    assert verdict == "inconclusive" and p > 0.1 and ci["low"] < 0 < ci["high"]
+    # one fold: no between-fold variance, no degrees of freedom, no test
+    ci = stats.random_intercept(per_image([AGREE]))
+    verdict, p = stats.decide(ci, "negative")
+    assert verdict == "inconclusive" and np.isnan(p) and np.isnan([ci["low"], ci["high"]]).all()
+    # no image pairs at all: nothing to test
+    ci = stats.random_intercept(per_image([]).reindex(columns=["fold", "value"]))
+    assert ci["images"] == 0 and stats.decide(ci, "negative")[0] == "inconclusive"
+    with pytest.raises(ValueError, match="censor"):
+        stats.random_intercept(per_image([[0.1, np.inf], [0.2, 0.3]]))
+
+
+def test_folds_that_disagree_widen_the_interval():
+    # three folds as AGREE (mean -0.2), two the other way (per image +1 on 12, -1 on 4: mean +0.1)
+    opposite = [1.0] * 12 + [-1.0] * 4 + [0.0] * 64
+    agree = stats.random_intercept(per_image([AGREE] * FOLDS))
+    disagree = stats.random_intercept(per_image([AGREE] * 3 + [opposite] * 2))
+    assert agree["tau"] == 0.0 and disagree["tau"] > 0.1
+    width = {k: ci["high"] - ci["low"] for k, ci in (("agree", agree), ("disagree", disagree))}
+    assert width["disagree"] > 2.5 * width["agree"]
+    # balanced folds: the standard error is that of the one-sample t test on the fold means
+    means = [-0.2] * 3 + [0.1] * 2
+    assert disagree["se"] == pytest.approx(np.std(means, ddof=1) / np.sqrt(FOLDS), rel=1e-3)
+    assert disagree["mean"] == pytest.approx(-0.08) and disagree["low"] < -0.08 < disagree["high"]
+    # the 400 images as independent replicates (the fold ignored, or a fixed stratum) would decide
+    images = np.concatenate([AGREE] * 3 + [opposite] * 2)
+    assert scipy_stats.ttest_1samp(images, 0.0, alternative="less").pvalue < 0.01
+    # with the fold as a random effect they do not: the folds disagree, the claim is undecided both ways
+    assert stats.decide(disagree, "negative")[0] == stats.decide(disagree, "positive")[0] == "inconclusive"
+
+
+def test_image_level_p_and_interval_agree_and_the_mean_lies_inside():
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        folds, n = rng.integers(2, 7), rng.integers(2, 40)
+        shifts = rng.normal(rng.uniform(-0.3, 0.3), rng.uniform(0, 0.2), size=folds)
+        values = [np.round(s + rng.normal(0, rng.uniform(0.01, 0.5), size=n), 1) for s in shifts]
+        ci = stats.random_intercept(per_image(values))
+        if ci["test"] != "t":
+            continue
+        assert ci["low"] <= ci["mean"] <= ci["high"]
+        # the bounds are where the one-sided p is exactly 1 - confidence: the test inverted
+        assert stats.pvalue(ci, ci["low"], "greater") == pytest.approx(0.05)
+        assert stats.pvalue(ci, ci["high"], "less") == pytest.approx(0.05)
+        verdict, p = stats.decide(ci, "positive")
+        assert (verdict == "supported") == (ci["low"] > 0) and (verdict == "not supported") == (
+            ci["high"] < 0
+        )
+        assert (p <= 0.05) == (verdict != "inconclusive")
 
 
 # --- the claims table

@@ -107,6 +107,27 @@ def test_evaluation_of_every_snapshot(run):
         assert attacked["asr_given_correct"].dropna().between(0, 1).all()
         assert (attacked["correct_originals"] <= attacked["samples"]).all()
         assert {"constant_predictions", "vanishing_gradients", "degenerate"} <= set(ev.columns)
+        # per attacked image, for the image-level paired tests: the rows of evaluation.csv are its means
+        images = pd.read_csv(d / "evaluation_images.csv")
+        columns = ["epoch", "attack", "test_index", "fooled", "correct", "crafted_success"]
+        assert list(images.columns) == columns
+        assert images[["fooled", "correct", "crafted_success"]].dtypes.eq(bool).all()
+        per_set = images.groupby(["attack", "epoch"])
+        rows = attacked.set_index(["attack", "epoch"]).loc[list(per_set.groups)]
+        assert np.allclose(per_set["fooled"].mean(), rows["asr"])
+        assert np.allclose(per_set.size(), rows["samples"]) and np.allclose(
+            per_set["correct"].sum(), rows["correct_originals"]
+        )
+        given = images[images["correct"]].groupby(["attack", "epoch"])["fooled"].mean()
+        assert np.allclose(given, rows.loc[given.index, "asr_given_correct"])
+        assert np.allclose(per_set["crafted_success"].mean(), rows["crafted_success"])
+        for attack in ATTACKS:
+            with h5py.File(d / f"adversarial/{attack}.h5") as f:
+                indices, success = f["indices"][()], f["success"][()]
+            for _, one in images[images["attack"] == attack].groupby("epoch"):
+                assert np.array_equal(one["test_index"], indices) and np.array_equal(
+                    one["crafted_success"], success
+                )
 
 
 def test_robustness_per_snapshot(run):
@@ -248,7 +269,7 @@ def test_changing_threads_reruns_every_keras_job_and_nothing_else(run, tmp_path)
     assert params_changed(run, tmp_path, lambda c: c["compute"].update(threads=2)) == {
         "train": 2 * per_fold,  # snapshots, history
         "craft": len(ATTACKS) * per_fold,
-        "evaluate": per_fold,
+        "evaluate": 2 * per_fold,  # evaluation.csv, evaluation_images.csv
         "robustness": 2 * per_fold,  # robustness.csv, clever.csv
         "whitebox": per_fold,
         "provenance": 1,  # and the record that states it
@@ -291,7 +312,13 @@ def test_same_config_gives_the_same_numbers(run, tmp_path_factory):
     again = workflow_copy(tmp_path_factory.mktemp("again"))
     fold = "results/mnist5k/overfit/fold1"
     snakemake(again, f"{fold}/evaluation.csv", f"{fold}/robustness.csv", "--configfile", TINY)
-    for name in ("history.csv", "evaluation.csv", "robustness.csv", "best_epoch.json"):
+    for name in (
+        "history.csv",
+        "evaluation.csv",
+        "evaluation_images.csv",
+        "robustness.csv",
+        "best_epoch.json",
+    ):
         assert (again / fold / name).read_bytes() == (run / fold / name).read_bytes(), name
     for attack in ATTACKS:
         with (
@@ -330,6 +357,15 @@ def test_claims_and_trends_are_computed_from_the_run(run):
         "cw's L2 is far smaller (< half) than that of the Linf attacks",
         *WHITEBOX_CLAIMS,
     ]
+    # regime differences of the ASR and CLEVER: image-level paired tests, the fold a random effect
+    images = claims[claims["claim"].str.contains("is lower when overfitting|CLEVER is higher")]
+    assert len(images) == 7 and images["evidence"].str.contains("image-level paired test").all()
+    asr = images[images["claim"].str.contains("ASR")]
+    assert (
+        asr["excluded"]
+        .str.contains(r"images: \d+ attacked in both regimes pair, of \d+ overfit and \d+ normal")
+        .all()
+    )
     exact = claims[claims["claim"].str.startswith("fgsm Linf is exactly 0.3")]
     assert exact["verdict"].tolist() == ["supported"]
     assert claims["evidence"].str.contains("folds").any()

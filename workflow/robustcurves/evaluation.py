@@ -23,10 +23,23 @@ def snapshot_flags(model, pred_test: np.ndarray, x_metric: np.ndarray | None) ->
     return measures.degenerate(pred_test, np.asarray(norms))
 
 
+IMAGE_COLUMNS = ["epoch", "attack", "test_index", "fooled", "correct", "crafted_success"]
+
+
 def evaluate_snapshots(
     snapshots: Snapshots, x_test, y_test, adversarial: dict, x_metric=None
 ) -> pd.DataFrame:
-    """Accuracy, ASR and conditional ASR of every snapshot on the clean test set and every adversarial set.
+    """The per-snapshot table of `evaluation_tables` alone."""
+    return evaluation_tables(snapshots, x_test, y_test, adversarial, x_metric)[0]
+
+
+def evaluation_tables(
+    snapshots: Snapshots, x_test, y_test, adversarial: dict, x_metric=None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(one row per snapshot and set, one row per snapshot, set and attacked image).
+
+    First table: accuracy, ASR and conditional ASR of every snapshot on the clean test set and every
+    adversarial set.
 
     `adversarial` maps attack name → (x_adv, y_true, test_indices, success): x_adv float32 NHWC, y_true
     and test_indices int [n], success bool [n] (the attack broke the image at its crafting snapshot);
@@ -39,10 +52,16 @@ def evaluate_snapshots(
     also carries the snapshot's degeneracy flags (`measures.degenerate`; gradients on `x_metric`, the
     fold's metric images). One model is reused across epochs by setting its weights, so the traced
     forward pass is built once.
+
+    Second table (IMAGE_COLUMNS), for image-level paired tests between regimes: per epoch, attack and
+    attacked test image (`test_index` into x_test), `fooled` (this snapshot misclassifies the
+    adversarial), `correct` (it classifies the clean original correctly) and `crafted_success` (the
+    attack broke the image at its crafting snapshot; empty without `success`). Sets without test
+    indices have no rows here: there is nothing to pair them by.
     """
     model = snapshots.model()
     forward = logits_fn(model)
-    rows = []
+    rows, per_image = [], []
     for epoch in snapshots.epochs:
         model.set_weights(snapshots.weights(epoch))
         pred_test = predict(forward, x_test)
@@ -61,7 +80,15 @@ def evaluate_snapshots(
             pred = predict(forward, x)
             asr = metrics.attack_success_rate(pred, y)
             if extra:
-                correct = pred_test[np.asarray(extra[0], int)] == y
+                index = np.asarray(extra[0], int)
+                correct = pred_test[index] == y
+                crafted = extra[1] if len(extra) > 1 else [None] * len(y)
+                per_image.append(
+                    pd.DataFrame(
+                        {"epoch": epoch, "attack": attack, "test_index": index, "fooled": pred != y}
+                        | {"correct": correct, "crafted_success": pd.array(crafted, "boolean")}
+                    )
+                )
                 given = metrics.attack_success_rate(pred[correct], y[correct])
                 n_correct = int(correct.sum())
             else:
@@ -81,7 +108,8 @@ def evaluate_snapshots(
                 | transfer
                 | flags
             )
-    return pd.DataFrame(rows)
+    images = pd.concat(per_image, ignore_index=True) if per_image else pd.DataFrame(columns=IMAGE_COLUMNS)
+    return pd.DataFrame(rows), images.reindex(columns=IMAGE_COLUMNS)
 
 
 CLEVER_COLUMNS = ["epoch", "image", "score", "raw", "reason"]
@@ -168,7 +196,7 @@ def robustness_tables(
             "clever_median": float(np.median(kept)) if len(kept) else nan,
             "clever_rejected": float(np.mean(reasons != "")) if not use_art else nan,
             "clever_reasons": "; ".join(f"{k} {c}" for k, c in zip(kinds, counts, strict=True)),
-            "loss_sensitivity": art_adapter.loss_sensitivity(model, x, y),
+            "loss_sensitivity": measures.loss_sensitivity(model, x, y),
             "empirical_robustness": er,
             "empirical_robustness_successes": er_n,
         }

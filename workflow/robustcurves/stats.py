@@ -1,14 +1,22 @@
-"""Statistics beyond the paper: trends over epochs and regime differences over folds, and the paper's
-claims checked against a run. docs/statistics.md explains the choices; in short:
+"""Statistics beyond the paper: trends over epochs and regime differences, and the paper's claims checked
+against a run. docs/statistics.md explains the choices; in short:
 
-Folds are the unit of replication: each fold gives one number per claim (a Spearman correlation with
-the epoch, a mean paired difference between regimes), and every verdict is an exact sign-flip test on
-those numbers (`scipy.stats.permutation_test`, all 2^n sign vectors): under "no effect" each fold's
-number is as likely positive as negative. With 5 folds no p-value goes below 1/32. The interval is
-that test inverted (the nulls it does not reject, one-sided at 1 - confidence on each side), so the
-verdict, the p-value and the interval agree by construction and the mean lies inside its interval.
-"level" is an equivalence claim: the two one-sided tests against ±LEVEL (TOST). Holm's step-down
-adjustment (`statsmodels.stats.multitest.multipletests`) runs over every claim with a p-value.
+Trend claims (a Spearman correlation with the epoch per fold) and the white-box differences have one
+number per fold, and their verdicts are an exact sign-flip test on those numbers
+(`scipy.stats.permutation_test`, all 2^n sign vectors): with 5 folds no p-value goes below 1/32. The
+interval is that test inverted (the nulls it does not reject, one-sided at 1 - confidence on each side).
+
+Regime differences whose images pair (the transfer ASR per attacked test image, CLEVER per metric image:
+fold k of both regimes sees the same test images) are tested at the image level with the fold as a
+random effect: a random-intercept model fitted in two stages (per fold the mean paired difference over
+its images and its variance from the pooled image-level spread; then `statsmodels`' random-effects
+combination with the Paule-Mandel between-fold variance) and a t reference with folds - 1 degrees of
+freedom (the modified Knapp-Hartung interval). The p-value and the interval come from one standard
+error, so they agree by construction, and the estimate lies at the interval's centre.
+
+In both, the verdict, the p-value and the interval agree by construction. "level" is an equivalence
+claim: the two one-sided tests against ±LEVEL (TOST). Holm's step-down adjustment
+(`statsmodels.stats.multitest.multipletests`) runs over every claim with a p-value.
 
 Folds share most of their training data and one test set, so fold values are not independent and
 the p-values are optimistic.
@@ -19,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 
 # |Spearman rho| below this counts as "level" (no monotone trend worth the name): the equivalence band.
@@ -146,8 +155,71 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, value: str, warmup: int,
     return fold_summary(per_fold.to_numpy(), confidence)
 
 
+def random_intercept(images: pd.DataFrame, confidence: float = 0.95) -> dict:
+    """The mean of per-image paired differences with the fold as a random effect, and its interval.
+
+    `images`: one row per image, columns fold and value (NaN: no pair, dropped). The model is
+    value = mean + u_fold + e_image, with u ~ N(0, tau²) and e ~ N(0, sigma²); it is fitted in two
+    stages: per fold the mean over its images, with variance sigma²/n_fold (sigma² pooled within
+    folds, so a fold whose images all agree does not get certainty), then the folds combined by
+    `statsmodels.stats.meta_analysis.combine_effects` (Paule-Mandel tau², random-effects weights).
+    Its standard error is the larger of the model's and the Knapp-Hartung one (the "modified
+    Knapp-Hartung" interval), with a t reference on folds - 1 degrees of freedom: when the folds
+    disagree, tau² and so the interval grow with them, and the test tends to the one-sample t test on
+    the fold means; when they agree (tau² = 0), the images set its width. `low`/`high` are one-sided
+    `confidence` bounds, so `pvalue` ≤ 1 - confidence exactly when a bound excludes the null.
+
+    One fold (0 degrees of freedom) gives no interval and no test. Images without any spread within
+    their folds (every difference of a fold the same, as when all differences are 0) carry nothing
+    beyond their fold's value: the result is then `fold_summary`'s exact sign-flip test on the fold
+    means (`test` "flip"), which handles zero variance without certainty. Raises ValueError for ±inf.
+    """
+    df = images.dropna(subset=["value"])
+    if np.isinf(df["value"]).any():
+        raise ValueError("infinite per-image value: censor it to a finite bound before testing")
+    groups = df.groupby("fold")["value"]
+    n, means = groups.size().to_numpy(), groups.mean().to_numpy()
+    k, total = len(n), int(n.sum())
+    base = {"images": total, "per_fold": n.tolist(), "folds": k, "values": means.tolist()}
+    nan = float("nan")
+    # round-off of identical values (a mean of equal numbers) is no spread
+    resid = (df["value"] - groups.transform("mean")).to_numpy(copy=True)
+    scale = float(np.abs(df["value"]).max()) if total else 0.0
+    resid[np.abs(resid) <= 1e-12 * max(scale, 1e-300)] = 0.0
+    sigma2 = float(resid @ resid / (total - k)) if total > k else nan
+    if k >= 2 and not sigma2 > 0:
+        return fold_summary(means, confidence) | base | {"test": "flip", "no_spread": True}
+    out = base | {"test": "t", "df": k - 1, "sigma": float(np.sqrt(sigma2)) if sigma2 >= 0 else nan}
+    if k < 2:  # no between-fold variance, no degrees of freedom: no test
+        mean = float(means[0]) if k else nan
+        return out | {"mean": mean, "low": nan, "high": nan, "se": nan, "tau": nan}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = combine_effects(means, sigma2 / n, method_re="pm", use_t=True)
+    se = float(np.sqrt(max(res.var_eff_w_re, res.var_hksj_re)))
+    mean, q = float(res.mean_effect_re), float(stats.t.ppf(confidence, k - 1))
+    return out | {
+        "mean": mean,
+        "low": mean - q * se,
+        "high": mean + q * se,
+        "se": se,
+        "tau": float(np.sqrt(res.tau2)),
+    }
+
+
+def pvalue(ci: dict, null: float, alternative: str) -> float:
+    """One-sided p of the test behind `ci`: the image-level t test of `random_intercept` (ci["test"]
+    "t"), else the exact sign-flip test on the per-fold `ci["values"]`. NaN where there is no test."""
+    if ci.get("test") != "t":
+        return flip_pvalue(ci["values"], null, alternative)
+    if not (ci["df"] >= 1 and ci["se"] > 0):
+        return float("nan")
+    t = (ci["mean"] - null) / ci["se"]
+    return float(stats.t.sf(t, ci["df"]) if alternative == "greater" else stats.t.cdf(t, ci["df"]))
+
+
 def decide(ci: dict, expect: str, confidence: float = 0.95) -> tuple[str, float]:
-    """(verdict, p) of a claim on `ci["values"]` (per-fold numbers, from `trend` or `paired_difference`).
+    """(verdict, p) of a claim on `ci`: per-fold numbers (`ci["values"]`, from `trend`,
+    `paired_difference` or `fold_summary`) or an image-level estimate (`random_intercept`); `pvalue`.
 
     expect 'positive' (or 'rising'): supported when the sign-flip test finds the mean above 0, not
     supported when it finds it below 0; 'negative' the mirror image; 'level': supported when both
@@ -158,13 +230,13 @@ def decide(ci: dict, expect: str, confidence: float = 0.95) -> tuple[str, float]
     """
     if ci["folds"] == 0 and ci.get("saturated"):
         return "saturated", float("nan")
-    v, alpha = ci["values"], 1 - confidence
+    alpha = 1 - confidence
     if expect == "level":
-        inside = max(flip_pvalue(v, -LEVEL, "greater"), flip_pvalue(v, LEVEL, "less"))
-        outside = min(flip_pvalue(v, LEVEL, "greater"), flip_pvalue(v, -LEVEL, "less"))
+        inside = max(pvalue(ci, -LEVEL, "greater"), pvalue(ci, LEVEL, "less"))
+        outside = min(pvalue(ci, LEVEL, "greater"), pvalue(ci, -LEVEL, "less"))
     elif expect in ("positive", "rising", "negative"):
         side, other = ("less", "greater") if expect == "negative" else ("greater", "less")
-        inside, outside = flip_pvalue(v, 0.0, side), flip_pvalue(v, 0.0, other)
+        inside, outside = pvalue(ci, 0.0, side), pvalue(ci, 0.0, other)
     else:
         raise ValueError(f"unknown expectation {expect!r}")
     if inside <= alpha:
@@ -205,6 +277,30 @@ def _fmt(ci: dict) -> str:
     if ci.get("saturated"):
         text += f" ({ci['saturated']} of them constant, ≡ {constant}: ρ = 0)"
     return text
+
+
+def _fmt_images(ci: dict) -> str:
+    """'+0.040 [+0.027, +0.054], 1000 images in 5 folds (200–200 per fold); random intercept …'."""
+    if not ci["images"]:
+        return "no image pairs"
+    per_fold = f"{min(ci['per_fold'])}–{max(ci['per_fold'])} per fold"
+    text = f"{ci['mean']:+.3f} [{ci['low']:+.3f}, {ci['high']:+.3f}], {ci['images']} images in "
+    text += f"{ci['folds']} folds ({per_fold})"
+    if ci["test"] == "flip":
+        return text + "; no spread among the images within any fold: exact sign-flip test over the fold means"
+    if ci["folds"] < 2:
+        return text + "; one fold: no between-fold variance, no test"
+    return text + (
+        f"; random intercept per fold: between-fold SD {ci['tau']:.3f}, image SD {ci['sigma']:.3f}, "
+        f"t with {ci['df']} df"
+    )
+
+
+def _image_bounds(confidence: float) -> str:
+    return (
+        f"image-level paired test with the fold as a random effect, "
+        f"estimate [lower, upper: one-sided {confidence:.0%} bounds]"
+    )
 
 
 def _bounds(confidence: float) -> str:
@@ -336,26 +432,95 @@ def level_claims(evaluation, *, overfit: str, warmup: int, confidence: float) ->
     return rows
 
 
-def difference_claims(evaluation, *, normal: str, overfit: str, warmup: int, confidence: float) -> list[dict]:
-    """Paper: every attack succeeds less against the overfit regime (plain and conditional ASR)."""
+def difference_claims(
+    evaluation, *, normal: str, overfit: str, warmup: int, confidence: float, images=None, flagged=None
+) -> list[dict]:
+    """Paper: every attack succeeds less against the overfit regime (plain and conditional ASR).
+
+    With per-image records (`images`: the per-fold evaluation_images.csv tables stacked, see
+    `image_differences`): an image-level paired test (`random_intercept`) on the test images attacked in
+    both regimes. Without them (older runs, or an attack they lack): per fold the mean over matched
+    epochs, then the sign-flip test over folds. Each row carries an `excluded` text on the images when
+    they are used (else None).
+    """
     rows = []
     for value, name in (("asr", "ASR"), ("asr_given_correct", "ASR on correctly classified originals")):
+        given = value == "asr_given_correct"
+        per_image = None
+        if images is not None and not images.empty:
+            per_image = image_differences(
+                images, normal=normal, overfit=overfit, warmup=warmup, flagged=flagged, given_correct=given
+            )
         for attack in _attacks(evaluation):
             a, b = _series(evaluation, overfit, attack, value), _series(evaluation, normal, attack, value)
             if a[value].isna().all() and b[value].isna().all():
                 continue
-            d = paired_difference(a, b, value, warmup, confidence)
-            verdict, p = decide(d, "negative", confidence)
-            rows.append(
-                _row(
-                    f"{attack} {name} is lower when overfitting (more robust)",
-                    verdict,
+            claim = f"{attack} {name} is lower when overfitting (more robust)"
+            if per_image is None or attack not in set(images["attack"]):
+                d = paired_difference(a, b, value, warmup, confidence)
+                verdict, p = decide(d, "negative", confidence)
+                evidence = (
                     f"{name} {overfit} − {normal} at matched epochs after {warmup}, "
-                    f"paired by fold, {_bounds(confidence)}: {_fmt(d)}",
-                    p,
+                    f"paired by fold, {_bounds(confidence)}: {_fmt(d)}"
                 )
+                rows.append(_row(claim, verdict, evidence, p) | {"excluded": None})
+                continue
+            mine = per_image[per_image["attack"] == attack]
+            d = random_intercept(mine, confidence)
+            verdict, p = decide(d, "negative", confidence)
+            attacked = {r: per_image.attrs["attacked"].get((r, attack), 0) for r in (overfit, normal)}
+            condition = (
+                ", at the epochs where both snapshots classify the original correctly" if given else ""
             )
+            evidence = (
+                f"{name} per attacked test image, {overfit} − {normal} (fooled 1, else 0) at matched epochs "
+                f"after {warmup}{condition}, averaged over the image's epochs; "
+                f"{_image_bounds(confidence)}: {_fmt_images(d)}"
+            )
+            unpaired = attacked[overfit] + attacked[normal] - 2 * d["images"]
+            excluded = (
+                f"images: {d['images']} attacked in both regimes pair, of {attacked[overfit]} {overfit} and "
+                f"{attacked[normal]} {normal} ({unpaired} attacked in one regime only"
+                + (" or never both correct" if given else "")
+                + ")"
+            )
+            rows.append(_row(claim, verdict, evidence, p) | {"excluded": excluded})
     return rows
+
+
+IMAGE_KEYS = ["fold", "epoch", "attack", "test_index"]
+
+
+def image_differences(
+    images: pd.DataFrame, *, normal: str, overfit: str, warmup: int, flagged=None, given_correct=False
+) -> pd.DataFrame:
+    """Per attack and test image attacked in both regimes: the mean over matched epochs after `warmup`
+    of fooled(overfit) − fooled(normal), each regime's own adversarial of that image replayed on its
+    own snapshot of that epoch.
+
+    images: the per-fold evaluation_images.csv tables stacked (regime, fold, epoch, attack, test_index,
+    fooled, correct). Snapshots in `flagged` are left out. `given_correct`: only the epochs at which
+    both regimes' snapshots classify the clean original correctly. Returns columns attack, fold,
+    test_index, value, epochs (how many epochs paired); `attrs["attacked"]` maps (regime, attack) to
+    how many (fold, test image) that regime attacked.
+    """
+    df = drop_snapshots(images[images["epoch"] > warmup], flagged)
+    attacked = (
+        df.drop_duplicates(["regime", "attack", "fold", "test_index"]).groupby(["regime", "attack"]).size()
+    )
+    a, b = (df[df["regime"] == r] for r in (overfit, normal))
+    pairs = a.merge(b, on=IMAGE_KEYS, suffixes=("_a", "_b"))
+    if given_correct:
+        pairs = pairs[pairs["correct_a"].astype(bool) & pairs["correct_b"].astype(bool)]
+    difference = pairs["fooled_a"].astype(float) - pairs["fooled_b"].astype(float)
+    out = (
+        pairs.assign(difference=difference)
+        .groupby(["attack", "fold", "test_index"])["difference"]
+        .agg(value="mean", epochs="size")
+        .reset_index()
+    )
+    out.attrs["attacked"] = {key: int(v) for key, v in attacked.items()}
+    return out
 
 
 def clever_pairs(clever: pd.DataFrame, *, normal: str, overfit: str, warmup: int, flagged=None):
@@ -377,28 +542,32 @@ def clever_claims(
 ) -> list[dict]:
     """Paper: CLEVER scores are higher when overfitting.
 
-    With per-image scores (`clever`, see `clever_pairs`): per fold the mean of overfit − normal over
-    the (epoch, image) pairs where both regimes' fits were accepted, so both regimes are scored on
-    the same images; then the sign-flip test over folds. Without them (older runs): the per-snapshot
-    means of `robustness`, over images with an accepted fit, which differ between snapshots.
+    With per-image scores (`clever`, see `clever_pairs`): per metric image the mean of overfit − normal
+    over the epochs where both regimes' fits were accepted, so both regimes are scored on the same
+    images; then the image-level test with the fold as a random effect (`random_intercept`). Without
+    them (older runs): the per-snapshot means of `robustness`, over images with an accepted fit, which
+    differ between snapshots, and the sign-flip test over folds.
     """
     if clever is None or "score" not in clever or clever.empty:
         a, b = (robustness[robustness["regime"] == r][["fold", "epoch", "clever"]] for r in (overfit, normal))
         d = paired_difference(a, b, "clever", warmup, confidence)
-        how = "CLEVER (mean over images with an accepted fit, not the same images per snapshot)"
+        evidence = (
+            "CLEVER (mean over images with an accepted fit, not the same images per snapshot) "
+            f"{overfit} − {normal} at matched epochs after {warmup}, {_bounds(confidence)}: {_fmt(d)}"
+        )
         images = clever_exclusions(robustness, warmup)
     else:
         pairs = clever_pairs(clever, normal=normal, overfit=overfit, warmup=warmup, flagged=flagged)
         kept = pairs.dropna(subset=["difference"])
-        d = fold_summary(kept.groupby("fold")["difference"].mean().to_numpy(), confidence)
-        how = (
-            f"CLEVER per image on the images with an accepted fit in both regimes ({len(kept)} image-epoch "
-            f"pairs, {kept[['fold', 'image']].drop_duplicates().shape[0]} images), mean per fold of"
+        per_image = kept.groupby(["fold", "image"])["difference"].mean().rename("value").reset_index()
+        d = random_intercept(per_image, confidence)
+        evidence = (
+            f"CLEVER per metric image, {overfit} − {normal} at matched epochs after {warmup} where both "
+            f"regimes' fits were accepted ({len(kept)} image-epoch pairs), averaged over the image's epochs; "
+            f"{_image_bounds(confidence)}: {_fmt_images(d)}"
         )
         images = f"CLEVER: {len(pairs) - len(kept)} of {len(pairs)} image-epoch pairs left out (fit rejected)"
     verdict, p = decide(d, "positive", confidence)
-    evidence = f"{how} {overfit} − {normal} at matched epochs after {warmup}, {_bounds(confidence)}: "
-    evidence += _fmt(d)
     skipped = describe_snapshots(flagged if flagged is not None else flagged_snapshots(robustness))
     excluded = f"snapshots: {skipped}" + (f"; {images}" if images else "")
     return [_row("CLEVER is higher when overfitting", verdict, evidence, p) | {"excluded": excluded}]
@@ -471,6 +640,7 @@ def claims(
     confidence: float = 0.95,
     whitebox: pd.DataFrame | None = None,
     clever: pd.DataFrame | None = None,
+    images: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The paper's claims (and ours on the white-box stage, given its frame), each with a raw and a
     Holm-adjusted verdict computed from this run, its p-values, the numbers behind it and what was
@@ -478,8 +648,10 @@ def claims(
 
     evaluation / robustness: per-fold frames with a regime column; distances: the fold summary
     (regime, attack, quantity, mean, std, folds); linf_attacks: attack name → its eps; whitebox /
-    clever: the per-fold whitebox.csv / clever.csv tables stacked (optional). Degenerate snapshots (a
-    `degenerate` reason in evaluation or robustness) are left out of every claim and named in `excluded`.
+    clever / images: the per-fold whitebox.csv / clever.csv / evaluation_images.csv tables stacked
+    (optional; with clever and images the regime differences are image-level paired tests).
+    Degenerate snapshots (a `degenerate` reason in evaluation or robustness) are left out of every
+    claim and named in `excluded`.
     """
     flagged = flagged_snapshots(evaluation, robustness)
     ev, rob = sound(evaluation), sound(robustness)
@@ -487,9 +659,10 @@ def claims(
     rows = [
         *rising_claims(ev, normal=normal, cw=cw, **common),
         *level_claims(ev, overfit=overfit, **common),
-        *difference_claims(ev, normal=normal, overfit=overfit, **common),
+        *difference_claims(ev, normal=normal, overfit=overfit, images=images, flagged=flagged, **common),
     ]
-    rows = [row | {"excluded": f"snapshots: {describe_snapshots(flagged)}"} for row in rows]
+    skipped = f"snapshots: {describe_snapshots(flagged)}"
+    rows = [row | {"excluded": "; ".join(filter(None, (skipped, row.get("excluded"))))} for row in rows]
     rows += clever_claims(rob, normal=normal, overfit=overfit, clever=clever, flagged=flagged, **common)
     rows += [
         row | {"excluded": "none (per-image distances of the crafted sets)"}

@@ -56,7 +56,8 @@ rule evaluate:
             allow_missing=True,
         ),
     output:
-        "results/{dataset}/{regime}/fold{fold}/evaluation.csv",
+        csv="results/{dataset}/{regime}/fold{fold}/evaluation.csv",
+        images="results/{dataset}/{regime}/fold{fold}/evaluation_images.csv",
     log:
         "logs/evaluate/{dataset}/{regime}/fold{fold}.log",
     benchmark:

@@ -85,6 +85,7 @@ rule statistics:
         distances="results/{dataset}/summary/distances.csv",
         whitebox=lambda wc: fold_outputs("whitebox.csv", wc.dataset),
         clever=lambda wc: fold_outputs("clever.csv", wc.dataset),
+        images=lambda wc: fold_outputs("evaluation_images.csv", wc.dataset),
     output:
         trends="results/{dataset}/summary/trends.csv",
         csv=report(
@@ -104,7 +105,7 @@ rule statistics:
         mem_mb=2000,
         runtime=10,
     params:
-        # [regime, fold] of each evaluation, robustness, whitebox and clever input, in their order
+        # [regime, fold] of each evaluation, robustness, whitebox, clever and images input, in their order
         fold_keys=fold_keys(),
         statistics=canonical(STATISTICS),
         cw=cw_attack(),

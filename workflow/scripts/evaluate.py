@@ -16,6 +16,8 @@ for attack, path in zip(p.attacks, snakemake.input.adversarial, strict=True):
 # the fold's metric images (as the robustness rule draws them), for the vanishing-gradient flag
 idx, _ = selection.fold_images(len(y_test), p.metric_samples, p.seed, w.dataset, w.fold, "robustness")
 with Snapshots(snakemake.input.snapshots) as snapshots:
-    table = evaluation.evaluate_snapshots(snapshots, x_test, y_test, sets, x_metric=x_test[idx])
+    table, images = evaluation.evaluation_tables(snapshots, x_test, y_test, sets, x_metric=x_test[idx])
 log.info("evaluated %d snapshots on clean + %d adversarial sets", table["epoch"].nunique(), len(sets))
-io.write_csv(table, snakemake.output[0])
+io.write_csv(table, snakemake.output.csv)
+# per attacked image: the image-level paired tests between regimes (stats.image_differences)
+io.write_csv(images, snakemake.output.images)

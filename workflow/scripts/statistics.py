@@ -33,6 +33,7 @@ claims = stats.claims(
     confidence=s["confidence"],
     whitebox=stacked("whitebox"),
     clever=stacked("clever"),
+    images=stacked("images"),
 )
 log.info("claims:\n%s", claims.to_string())
 io.write_csv(claims, snakemake.output.csv)
