@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OTHER = "jax"  # the backend checked against TensorFlow on the CPU (GPU path: benchmarks/gpu_check.sh)
+# the backend checked against TensorFlow on the CPU (GPU path: benchmarks/gpu_check.sh)
+OTHER = os.environ.get("ROBUSTCURVES_OTHER_BACKEND", "jax")
 
 needs_other = pytest.mark.skipif(
     importlib.util.find_spec(OTHER) is None, reason=f"{OTHER} is not installed (requirements.txt pins it)"

@@ -70,6 +70,22 @@ def test_attack_indices_are_correct_ones_capped_and_seeded():
     assert selection.attack_indices(np.zeros(4, bool), 3, seed=1).size == 0
 
 
+def test_regimes_of_a_fold_attack_the_same_images_where_both_are_right():
+    """One order per fold: two snapshots that both classify most images correctly share most of their
+    attack sets (draws of their own per regime would share about 40 of 200 here)."""
+    rng = np.random.default_rng(0)
+    normal, overfit = rng.random(1000) < 0.6, rng.random(1000) < 0.9
+    a, b = (selection.attack_indices(c, 200, seed=5) for c in (normal, overfit))
+    both = normal & overfit
+    assert len(a) == len(b) == 200 and normal[a].all() and overfit[b].all()
+    shared = len(np.intersect1d(a, b))
+    # every image among the first 200 of the shared order that both get right is attacked by both
+    order = np.random.default_rng(5).permutation(1000)
+    first = set(order[normal[order]][:200]) & set(order[overfit[order]][:200])
+    independent = 200 * 200 * both.sum() / (normal.sum() * overfit.sum())
+    assert shared == len(first) and shared > 2.5 * independent  # measured: 125 against 40
+
+
 def test_unknown_method_is_a_clear_error(trained):
     model, x, y = trained
     with pytest.raises(ValueError, match="unknown attack method 'deepfool'"):

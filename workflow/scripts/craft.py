@@ -13,10 +13,11 @@ with Snapshots(snakemake.input.snapshots) as snapshots:
     model = snapshots.model(epoch)
 forward = logits_fn(model)
 
-# The attack set depends on the fold, not on the attack: every attack sees the same images.
+# The attack set depends on the fold, not on the attack: every attack sees the same images; nor on the
+# regime's seed: the regimes attack the same images where both classify them correctly.
 correct = predict(forward, x_test) == y_test
 indices = selection.attack_indices(
-    correct, p.samples, seeding.derive(p.seed, w.dataset, w.regime, w.fold, "attack-set")
+    correct, p.samples, seeding.derive(p.seed, w.dataset, w.fold, "attack-set")
 )
 if len(indices) == 0:
     log.warning("the epoch-%d snapshot classifies no test image correctly: empty attack set", epoch)
