@@ -2,13 +2,16 @@
 
 Every attack and measure is written once in `keras.ops`; what `keras.ops` does not cover lives here:
 
-- compilation of a function of a model (`model_function`): `tf.function`; `jax.jit` over
+- compilation (`model_function`, `compile`, `trace_any_batch`): `tf.function`; `jax.jit` over
   `model.stateless_call` with the weights passed as arguments (so that loading another snapshot's
   weights needs no recompilation); plain eager calls on torch;
-- input gradients (`value_and_grad`): `tf.GradientTape`, `jax.value_and_grad`, `torch.autograd`;
-- seeded draws inside compiled code (`normal`, `uniform`): stateless on every backend, from a seed pair;
-- row subsets of a batch (`active_rows`, `scatter_rows`): a real gather where shapes may change
-  inside compiled code (TensorFlow, torch), every row (a mask) where they may not (JAX);
+- input gradients (`value_and_grad`, `batch_jacobian`): `tf.GradientTape`, `jax.value_and_grad` /
+  `jax.jacrev`, `torch.autograd`;
+- seeded draws inside compiled code (`normal`, `uniform`, `split`, and `gammainc` for CLEVER's L2
+  ball): stateless on every backend, from a seed pair;
+- row subsets of a batch (`active_rows`, `take_rows`, `put_rows`): a real gather where shapes may
+  change inside compiled code (TensorFlow, torch), every row behind a mask where they may not (JAX);
+- the training step (`train_step`): a tape, a stateless `jax.jit` step, or autograd;
 - set-up of one job (`configure`): threads, determinism, GPU memory, the device, and a loud stop when
   a GPU was asked for and the backend sees none.
 
@@ -174,14 +177,6 @@ def active_rows(mask):
     if DYNAMIC_SHAPES:
         return keras.ops.reshape(keras.ops.nonzero(mask)[0], [-1])
     return keras.ops.arange(keras.ops.shape(mask)[0])
-
-
-def scatter_rows(rows, values, n: int):
-    """`values` computed on `rows` (from `active_rows`) placed into `n` rows, zeros elsewhere."""
-    if DYNAMIC_SHAPES:
-        shape = (n, *keras.ops.shape(values)[1:])
-        return keras.ops.scatter(keras.ops.expand_dims(rows, 1), values, shape)
-    return values
 
 
 def gpus() -> list[str]:
