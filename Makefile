@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: run test lint benchmark report clean install-gpu install-jax estimate gpu-check
+.PHONY: run test test-torch lint benchmark report clean install-gpu install-jax estimate gpu-check
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,14 @@ run: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest
+
+# The cross-backend agreement tests against PyTorch (`make test` runs them against JAX). torch is not
+# in requirements.txt: where no CPU build lies at hand, pip brings its CUDA build of several GB.
+AGREEMENT_TESTS := tests/test_training_backends.py tests/test_measures_backends.py tests/test_attacks.py \
+	tests/test_apgd.py tests/test_cw.py tests/test_clever.py
+test-torch: $(BIN)/.installed
+	$(BIN)/pip install --quiet torch==2.13.0
+	ROBUSTCURVES_OTHER_BACKEND=torch PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -k agree $(AGREEMENT_TESTS)
 
 lint: $(BIN)/.installed
 	$(BIN)/snakemake --lint

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 import yaml
-from backends import model_from, needs_other, on_backend, weights_arrays
+from backends import OTHER, model_from, needs_other, on_backend, weights_arrays
 from scipy import stats
 
 from robustcurves import art_adapter, clever, evaluation, models, weibull
@@ -232,7 +232,7 @@ def test_jax_clever_agrees_with_tensorflow_within_the_seed_to_seed_spread(traine
     linear_w, linear_b = linear(rng).get_weights()
     linear_x = rng.uniform(0.3, 0.7, size=(5, 6, 6, 1)).astype(np.float32)
     other = on_backend(
-        "jax", "test_clever:clever_on_this_backend", tmp_path,
+        OTHER, "test_clever:clever_on_this_backend", tmp_path,
         input_shape=np.array(shape), classes=np.array(classes), x=x,
         linear_w=linear_w, linear_b=linear_b, linear_x=linear_x, **weights_arrays(model),
     )  # fmt: skip
