@@ -41,22 +41,22 @@ report: $(BIN)/.installed
 clean:
 	rm -rf results resources logs .snakemake report.html
 
-# The GPU build into the same .venv (README "GPU"): tensorflow-cpu out first, since it and tensorflow[and-cuda]
-# both provide the `tensorflow` module; the stamp then keeps `make run` from putting the CPU build back.
-install-gpu: requirements-gpu.txt
+# Another build in .venv in place of requirements.txt's (docs/gpu.md): tensorflow-cpu out first, since it
+# and tensorflow[and-cuda] both provide the `tensorflow` module and the JAX set has no TensorFlow; the
+# stamp then keeps `make run` from putting the CPU build back.
+define install_set
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip uninstall --quiet --yes tensorflow-cpu || true
-	$(BIN)/pip install --quiet -r requirements-gpu.txt
+	$(BIN)/pip install --quiet -r $<
 	touch $(BIN)/.installed
+endef
 
-# The JAX GPU build (compute.backend: jax; docs/gpu.md): its own venv set, without TensorFlow.
-install-jax: requirements-jax.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip uninstall --quiet --yes tensorflow-cpu || true
-	$(BIN)/pip install --quiet -r requirements-jax.txt
-	touch $(BIN)/.installed
+install-gpu: requirements-gpu.txt  # TensorFlow's CUDA build
+	$(install_set)
+
+install-jax: requirements-jax.txt  # JAX with its CUDA 13 plugin (compute.backend: jax)
+	$(install_set)
 
 # Projected CPU-hours per rule and wall time of CONFIG, from a finished run's benchmark files
 # (benchmarks/README.md, "Estimate"); CALIBRATION_CONFIG is the config of that run.

@@ -125,17 +125,22 @@ def test_degenerate_flags_follow_their_thresholds():
     assert "class 2 on 99.0%" in bad["degenerate"]
 
 
-def test_conditional_asr_counts_only_originals_the_snapshot_gets_right(snapshots):
-    s, x, y = snapshots
+def toy_adversarials(s, x, y):
+    """The originals themselves, except the first half of the ones the epoch-2 snapshot classifies
+    correctly, replaced by an image it puts in another class: (predictions, x_adv, indices, replaced)."""
     pred = models.predict(models.logits_fn(s.model(2)), x)
     idx = np.arange(len(x))
-    # the "adversarial" images are the originals themselves, except on the first half of the correctly
-    # classified ones, replaced by an image the snapshot puts in another class: conditional ASR is
-    # then exactly that half's share
     x_adv = x.copy()
     flip = (pred == y) & (idx < len(x) // 2)
     for i in np.flatnonzero(flip):
         x_adv[i] = x[np.flatnonzero(pred != y[i])[0]]
+    return pred, x_adv, idx, flip
+
+
+def test_conditional_asr_counts_only_originals_the_snapshot_gets_right(snapshots):
+    s, x, y = snapshots
+    # conditional ASR is exactly the replaced half's share of the correctly classified originals
+    pred, x_adv, idx, flip = toy_adversarials(s, x, y)
     ev = evaluation.evaluate_snapshots(s, x, y, {"toy": (x_adv, y, idx)})
     row = ev[(ev["epoch"] == 2) & (ev["attack"] == "toy")].iloc[0]
     correct = pred == y
@@ -149,15 +154,9 @@ def test_conditional_asr_counts_only_originals_the_snapshot_gets_right(snapshots
 
 def test_transfer_rate_replays_only_the_adversarials_that_succeeded_when_crafted(snapshots):
     s, x, y = snapshots
-    pred = models.predict(models.logits_fn(s.model(2)), x)
-    idx = np.arange(len(x))
     # issue 19, item 8: an attack that failed on an image returns it unchanged. Here it "succeeded" on
-    # the first half of the correctly classified images (replaced by an image of another class) and
-    # failed on the rest, which come back as the clean originals
-    x_adv = x.copy()
-    crafted = (pred == y) & (idx < len(x) // 2)
-    for i in np.flatnonzero(crafted):
-        x_adv[i] = x[np.flatnonzero(pred != y[i])[0]]
+    # the replaced half and failed on the rest, which come back as the clean originals
+    pred, x_adv, idx, crafted = toy_adversarials(s, x, y)
     ev = evaluation.evaluate_snapshots(s, x, y, {"toy": (x_adv, y, idx, crafted)})
     row = ev[(ev["epoch"] == 2) & (ev["attack"] == "toy")].iloc[0]
     assert 0 < crafted.sum() < len(x)
