@@ -44,3 +44,6 @@ def test_the_first_epoch_agrees_across_backends(tmp_path):
     np.testing.assert_allclose(other["losses"], tf_run["losses"], rtol=1e-5)  # measured: 5e-7
     for k in weights:
         np.testing.assert_allclose(other[k], tf_run[k], rtol=1e-3, atol=1e-5)
+    # the same backend, inputs and machine: the same numbers, bit for bit
+    again = on_backend(OTHER, "test_training_backends:first_epoch", tmp_path, x=x, y=y, **weights)
+    assert all(np.array_equal(again[k], other[k]) for k in other)
