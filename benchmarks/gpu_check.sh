@@ -16,9 +16,10 @@ BUDGET_S=${BUDGET_S:-420}
 GPU=${GPU:-1}
 PYTHON=${PYTHON:-python3}
 mkdir -p "$OUT"
-if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
+WHEELS=${WHEELS-.whl}  # WHEELS= (empty) skips the install: a machine that has the packages
+if [ -n "$WHEELS" ] && ls "$WHEELS"/*.whl >/dev/null 2>&1; then
     "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site .whl/*.whl || exit 1
+        --target /tmp/site "$WHEELS"/*.whl || exit 1
     export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
     export PATH=/tmp/site/bin:$PATH
 fi
@@ -35,14 +36,15 @@ if [ "$LEFT" -lt 60 ]; then
 fi
 WORK=$(mktemp -d)
 CONFIG=${CONFIG:-config.yaml}
+printf 'compute:\n  backend: jax\n  gpu: %d\n' "$GPU" > "$WORK/compute.yaml"
 CONFIGS=("$PWD/$CONFIG")
 [ -n "${QUICK:-}" ] && CONFIGS+=("$PWD/tests/config/tiny.yaml")
+CONFIGS+=("$WORK/compute.yaml")
 EXTRA=()
 [ -n "${DRY:-}" ] && EXTRA=(-n)
 T0=$(date +%s)
 timeout "$LEFT" "$PYTHON" -m snakemake --cores "$(nproc)" --resources gpu=8 --directory "$WORK" \
-    --snakefile "$PWD/Snakefile" --configfile "${CONFIGS[@]}" "${EXTRA[@]}" \
-    --config "compute={\"backend\": \"jax\", \"gpu\": $GPU}" >"$OUT/snakemake.log" 2>&1
+    --snakefile "$PWD/Snakefile" --configfile "${CONFIGS[@]}" "${EXTRA[@]}" >"$OUT/snakemake.log" 2>&1
 RC=$?
 T1=$(date +%s)
 mkdir -p "$OUT/benchmarks" && cp -r "$WORK/logs/benchmarks/." "$OUT/benchmarks/" 2>/dev/null
