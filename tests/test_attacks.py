@@ -137,12 +137,18 @@ def test_our_fgsm_breaks_the_images_arts_breaks(trained):
     ok_art, ok_ours = broken(model, art, y), broken(model, ours, y)
     assert 0.1 < ok_art.mean() < 0.9, "an eps where success can differ"
     assert np.mean(ok_art == ok_ours) >= 0.99, f"success differs on {np.sum(ok_art != ok_ours)} images"
+    same = np.all(np.isclose(art, ours, atol=1e-6).reshape(len(x), -1), axis=1)
+    assert same.mean() >= 0.95, f"{np.sum(~same)} of {len(x)} adversarials differ"
+    linf = np.abs(ours - x).reshape(len(x), -1).max(axis=1)
+    np.testing.assert_allclose(linf, np.abs(art - x).reshape(len(x), -1).max(axis=1), atol=1e-6)
     # the same loss and step: a pixel differs only where round-off flips the sign of a ~0 gradient
     assert np.mean(art == ours) >= 0.999
 
 
-def test_our_pgd_with_arts_settings_succeeds_where_arts_does(trained):
-    """ART returns the last iterate, ours the first misclassified one: ours may break a few more."""
+def test_our_pgd_with_arts_settings_is_arts_pgd(trained):
+    """In the paper protocol ours runs as ART's does (every step, the last iterate): the same success
+    and the same adversarials but where round-off flips the sign of a ~0 gradient, so the distance
+    tables mean the same on every backend."""
     model, *_ = trained
     x, y = agreement_images(model)
     config = {"method": "pgd", **PGD_ART}

@@ -9,7 +9,9 @@ returns the last iterate of every image, even one that an earlier iterate miscla
 succeeds on the images ART breaks and on a few more whose iterates left the adversarial region again.
 Its cross-entropy is `apgd.per_sample_loss`'s, whose gradient does not cancel where the softmax
 saturates (ART's does: see the apgd module).
-On the backends ART does not run on (`attacks.use_art`), ours runs with ART's settings in its place.
+On the backends ART does not run on (`attacks.use_art`), ours runs in its place as ART runs: from the
+image, every image through all `max_iter` steps, the last iterate returned (`last=True`), so that the
+distance tables (L∞ = eps, L2) mean the same on every backend.
 """
 
 from __future__ import annotations
@@ -24,29 +26,33 @@ from .apgd import loss_gradient, per_image_eps, random_start, run_batched, where
 
 
 @lru_cache(maxsize=16)
-def _attack_fn(model, input_shape, *, max_iter, clip):
+def _attack_fn(model, input_shape, *, max_iter, clip, last=False):
     lo, hi = float(clip[0]), float(clip[1])
     shape = [-1] + [1] * len(input_shape)
 
     def attack(forward, x, y, eps_and_step, start):
-        """Iterates 0 … max_iter (evaluated: is it misclassified?) until every image is."""
+        """Iterates 0 … max_iter (evaluated: is it misclassified?) until every image is, or, with
+        `last`, all of them, returning the last iterate and its success (ART's PGD)."""
         e, step = ops.reshape(eps_and_step[:, 0], shape), ops.reshape(eps_and_step[:, 1], shape)
         low, high = ops.maximum(x - e, lo), ops.minimum(x + e, hi)
 
-        def more(i, x_k, found, x_found):
-            return (i <= max_iter) & ~ops.all(found)
+        def more(i, x_k, found, x_found, wrong):
+            return (i <= max_iter) & (last | ~ops.all(found))
 
-        def iteration(i, x_k, found, x_found):
+        def iteration(i, x_k, found, x_found, wrong):
             _, grad, wrong = loss_gradient(forward, x_k, y, "ce")
             x_found = where_rows(wrong & ~found, x_k, x_found)
             found = found | wrong
             # no step after the last evaluated iterate (it stays in the ball: clipping leaves it)
             moving = step * ops.cast(i < max_iter, "float32")
-            return i + 1, ops.clip(x_k + moving * ops.sign(grad), low, high), found, x_found
+            return i + 1, ops.clip(x_k + moving * ops.sign(grad), low, high), found, x_found, wrong
 
         x_k = ops.clip(start, low, high)
         found = ops.zeros(ops.shape(y), "bool")
-        _, x_k, found, x_found = ops.while_loop(more, iteration, (ops.convert_to_tensor(0), x_k, found, x))
+        state = (ops.convert_to_tensor(0), x_k, found, x, found)
+        _, x_k, found, x_found, wrong = ops.while_loop(more, iteration, state)
+        if last:
+            return x_k, wrong
         return where_rows(found, x_found, x_k), found
 
     fn = backend.model_function(model, attack)
@@ -66,9 +72,11 @@ def pgd_with_success(
     num_random_init: int = 1,
     batch_size: int = 512,
     clip=(0.0, 1.0),
+    last: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(x_adv, success) of batched PGD; `eps`, `eps_step` scalars or one per image; restarts attack
-    only the images not yet broken."""
+    only the images not yet broken. `last`: every image takes all `max_iter` steps and comes back as
+    its last iterate, success judged there (ART's PGD), instead of its first misclassified iterate."""
     x = np.asarray(x, np.float32)
     y = np.asarray(y, np.int64)
     eps = per_image_eps(eps, len(x))
@@ -76,7 +84,9 @@ def pgd_with_success(
     adv, success = x.copy(), np.zeros(len(x), bool)
     if len(x) == 0:
         return adv, success
-    fn = _attack_fn(model, tuple(x.shape[1:]), max_iter=int(max_iter), clip=tuple(map(float, clip)))
+    fn = _attack_fn(
+        model, tuple(x.shape[1:]), max_iter=int(max_iter), clip=tuple(map(float, clip)), last=bool(last)
+    )
 
     def attack(*args):
         return tuple(backend.to_numpy(t) for t in fn(*(backend.tensor(a) for a in args)))
@@ -100,4 +110,5 @@ def pgd(model, x, y, *, seed: int, implementation: str | None = None, **settings
     if use_art("PGD", implementation):
         return art_adapter.generate("pgd", model, x, y, settings, seed)
     settings.setdefault("num_random_init", 0)  # ART's default: start at the image
-    return pgd_with_success(model, x, y, seed=seed, **settings)[0]
+    # the paper protocol's PGD is ART's: the last iterate (its L∞ is eps, its L2 that of 100 steps)
+    return pgd_with_success(model, x, y, seed=seed, last=True, **settings)[0]
