@@ -35,3 +35,32 @@ def test_h5_attributes_roundtrip(tmp_path):
 def test_artifacts_get_the_umask_mode_not_mkstemps_0600(tmp_path):
     io.write_text("x", tmp_path / "a.txt")
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~io._UMASK
+
+
+def test_a_file_another_process_holds_open_is_called_locked_not_corrupt(tmp_path):
+    """Issue 21: an intact artifact held open for writing elsewhere must not be called unreadable."""
+    import subprocess
+    import sys
+
+    import h5py
+
+    path = tmp_path / "a.h5"
+    with h5py.File(path, "w") as f:
+        f["x"] = [1, 2, 3]
+    hold = (
+        "import h5py, sys, time; f = h5py.File(sys.argv[1], 'a'); print('open', flush=True)"
+        + "; time.sleep(60)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", hold, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "open"
+        with pytest.raises(io.ArtifactError) as err:
+            io.open_h5(path)
+        text = str(err.value)
+        assert "locked by another process" in text and "HDF5_USE_FILE_LOCKING=FALSE" in text
+        assert "delete it" not in text
+    finally:
+        proc.kill()
+        proc.wait()
+    with io.open_h5(path, required=("x",)) as f:  # intact once released
+        assert list(f["x"][()]) == [1, 2, 3]

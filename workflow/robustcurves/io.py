@@ -65,10 +65,17 @@ def write_h5(path, arrays: dict, attrs: dict | None = None) -> None:
 
 
 def open_h5(path, required=()):
-    """Open an HDF5 artifact for reading; a truncated or foreign file raises ArtifactError naming it."""
+    """Open an HDF5 artifact for reading; a truncated or foreign file raises ArtifactError naming it, a
+    file that another process holds open (HDF5's file lock) one that says so instead."""
     try:
         f = h5py.File(path, "r")
     except (OSError, ValueError) as err:
+        if "unable to lock file" in str(err):
+            raise ArtifactError(
+                f"{path}: locked by another process that has it open for writing (an h5py.File(..., 'a')"
+                " in a notebook, a running job); the file itself may be intact: close it there. On a file"
+                f" system without locks (NFS), set HDF5_USE_FILE_LOCKING=FALSE ({err})"
+            ) from err
         raise ArtifactError(
             f"{path}: not a readable HDF5 file ({err}); delete it and rerun its rule"
         ) from err
