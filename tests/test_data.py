@@ -108,6 +108,9 @@ def test_labels_that_cannot_be_used_are_refused(bad, message):
 
 
 def test_one_hot_labels_are_accepted():
+    # one test image with a one-hot label: (1, C), read as one label, not as C labels (issue 21)
+    one = checked(arrays(y_train=np.eye(3)[[2, 0, 1, 1]], y_test=[[0, 0, 1]]), "m")
+    assert one["y_test"].tolist() == [2]
     onehot = np.eye(3, dtype=np.float32)[[2, 0, 1, 1]]
     ok = checked(arrays(y_train=onehot, y_test=np.eye(3)[[0, 1, 2]]), "m")
     assert ok["y_train"].tolist() == [2, 0, 1, 1] and ok["y_test"].tolist() == [0, 1, 2]

@@ -101,8 +101,11 @@ def validate(arrays: dict, source: str) -> dict:
             x = x[..., None]
         if x.ndim != 4:
             raise DatasetError(f"{source}: x_{split} has shape {x.shape}; expected N x H x W x C")
-        y = y.reshape(-1) if y.ndim == 2 and 1 in y.shape else y
-        if y.ndim == 2 and _is_onehot(y):
+        # labels by shape against the image count N: (N,), (N, 1) or one-hot (N, C), never guessed
+        # from a 1 anywhere in the shape (one image with a one-hot label is (1, C))
+        if y.ndim == 2 and y.shape == (len(x), 1):
+            y = y.reshape(-1)
+        if y.ndim == 2 and y.shape[0] == len(x) and _is_onehot(y):
             log.info("%s: y_%s is one-hot (%d columns): taking the argmax", source, split, y.shape[1])
             y = y.argmax(axis=1)
         if y.ndim != 1:
