@@ -11,8 +11,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-# the Keras backends ART runs on here (TensorFlowV2Classifier); elsewhere our implementations run
-BACKENDS = ("tensorflow",)
+# the Keras backends ART runs on here (TensorFlowV2Classifier); elsewhere our implementations run.
+# One home: the config validation refuses `implementation: art` on the others with the same list.
+from .config import ART_BACKENDS as BACKENDS
 
 
 class ARTUnavailable(RuntimeError):

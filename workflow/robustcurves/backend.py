@@ -32,7 +32,6 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 NAME = keras.backend.backend()
-BACKENDS = ("tensorflow", "jax", "torch")
 DISPLAY = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 # JAX has no dynamic shapes inside jit: row subsets become masks over the whole batch
 DYNAMIC_SHAPES = NAME != "jax"
