@@ -26,10 +26,10 @@ def environment(backend: str, *, threads: int | None, gpu: int) -> dict[str, str
     return env
 
 
-def setup(snakemake, tensorflow: bool = False):
+def setup(snakemake, keras: bool = False):
     """Send all the job writes (logging, warnings, errors, TensorFlow's own notices) to its log file,
-    as a shell rule's `2> {log}` would; size TensorFlow to the job's threads, log its devices and stop
-    at once if the rule asked for a GPU that is not there."""
+    as a shell rule's `2> {log}` would. A `keras` job also gets its backend before Keras is imported,
+    the config's thread count, its devices logged, and a stop at once if it asked for a missing GPU."""
     if snakemake.log:
         # at the file-descriptor level, so TensorFlow's C++ output lands there too, not in the console
         # that parallel jobs share with Snakemake
@@ -42,12 +42,11 @@ def setup(snakemake, tensorflow: bool = False):
     # The config's thread count, not Snakemake's allocation (which --cores can lower): the thread count
     # changes the numbers, and the param records the config's.
     threads = int(compute.get("threads", snakemake.threads))
-    if tensorflow:
+    backend = compute.get("backend", "tensorflow")
+    if keras:
         # Keras reads its backend, and JAX its memory and determinism flags, once: before any import
-        os.environ.update(
-            environment(compute.get("backend", "tensorflow"), threads=threads, gpu=compute.get("gpu", 0))
-        )
-    if compute.get("backend", "tensorflow") == "tensorflow" and tensorflow:
+        os.environ.update(environment(backend, threads=threads, gpu=compute.get("gpu", 0)))
+    if keras and backend == "tensorflow":
         # ART reconfigures logging when first imported, dropping our handlers: import it first.
         import art  # noqa: F401
     logging.basicConfig(
@@ -61,7 +60,7 @@ def setup(snakemake, tensorflow: bool = False):
         logging.getLogger("rule").error("%s: %s", kind.__name__, value, exc_info=(kind, value, tb))
 
     sys.excepthook = excepthook
-    if tensorflow:
+    if keras:
         from robustcurves.backend import configure
 
         if threads > snakemake.threads:
@@ -80,6 +79,6 @@ def setup(snakemake, tensorflow: bool = False):
         from robustcurves.provenance import provenance
 
         # this job's own machine and versions (on a cluster the jobs of one run may differ in both)
-        record = provenance(snakemake.config, threads=threads, backend=compute.get("backend"))
+        record = provenance(snakemake.config, threads=threads, backend=backend)
         logging.getLogger("rule").info("provenance: %s", json.dumps(record, sort_keys=True))
     return logging.getLogger(f"rule.{snakemake.rule}")

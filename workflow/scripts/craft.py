@@ -1,6 +1,6 @@
 from common import setup
 
-log = setup(snakemake, tensorflow=True)
+log = setup(snakemake, keras=True)
 
 from robustcurves import adversarial, attacks, data, io, seeding, selection
 from robustcurves.models import Snapshots, logits_fn, predict

@@ -1,6 +1,6 @@
 from common import setup
 
-log = setup(snakemake, tensorflow=True)
+log = setup(snakemake, keras=True)
 
 from robustcurves import data, evaluation, io, selection
 from robustcurves.models import Snapshots

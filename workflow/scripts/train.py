@@ -1,6 +1,6 @@
 from common import setup
 
-log = setup(snakemake, tensorflow=True)
+log = setup(snakemake, keras=True)
 
 import pandas as pd
 

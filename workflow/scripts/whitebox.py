@@ -1,6 +1,6 @@
 from common import setup
 
-log = setup(snakemake, tensorflow=True)
+log = setup(snakemake, keras=True)
 
 from robustcurves import data, io, selection, whitebox
 from robustcurves.models import Snapshots
