@@ -42,9 +42,14 @@ def mnist5k_lenet(epochs: int = 3, seed: int = 0):
         path.parent.mkdir(parents=True, exist_ok=True)
         training.train(
             training.Split(x[:3500], y[:3500], x[3500:], y[3500:], x_test, y_test),
+            model="lenet5",
             classes=10,
             epochs=epochs,
             batch_size=32,
+            optimizer="adam",
+            momentum=0.9,
+            weight_decay=0.0,
+            augment_images=False,
             learning_rate=1e-3,
             seed=seed,
             snapshots_path=path,

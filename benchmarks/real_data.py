@@ -35,9 +35,14 @@ def cifar10_lenet(epochs: int = 3, learning_rate: float = 1e-3, seed: int = 0, t
         path.parent.mkdir(parents=True, exist_ok=True)
         training.train(
             training.Split(x[:-1000], y[:-1000], x[-1000:], y[-1000:], x_test[:1000], y_test[:1000]),
+            model="lenet5",
             classes=10,
             epochs=epochs,
             batch_size=32,
+            optimizer="adam",
+            momentum=0.9,
+            weight_decay=0.0,
+            augment_images=False,
             learning_rate=learning_rate,
             seed=seed,
             snapshots_path=path,

@@ -32,7 +32,18 @@ def separable_split(n=300, train=200, val=50, shape=(32, 32, 1)):
 
 
 # The tiny LeNet-5 run most tests train: learns separable images in 3 epochs.
-TINY_TRAINING = {"classes": 3, "epochs": 3, "batch_size": 16, "learning_rate": 2e-3, "seed": 1}
+TINY_TRAINING = {
+    "model": "lenet5",
+    "classes": 3,
+    "epochs": 3,
+    "batch_size": 16,
+    "learning_rate": 2e-3,
+    "optimizer": "adam",
+    "momentum": 0.9,
+    "weight_decay": 0.0,
+    "augment_images": False,
+    "seed": 1,
+}
 
 
 def train_tiny(path, split=None, **overrides):

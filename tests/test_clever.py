@@ -138,7 +138,7 @@ def test_every_epoch_uses_the_same_clever_samples(tmp_path, rng):
     keras.utils.set_random_seed(0)
     weights = models.lenet5((32, 32, 1), 3).get_weights()
     path = tmp_path / "s.h5"
-    models.write_snapshots(path, {1: weights, 2: weights}, (32, 32, 1), 3)
+    models.write_snapshots(path, {1: weights, 2: weights}, (32, 32, 1), 3, "lenet5")
     x = rng.uniform(0, 1, size=(2, 32, 32, 1)).astype(np.float32)
     with models.Snapshots(path) as s:
         rob = evaluation.robustness(

@@ -15,7 +15,7 @@ import pandas as pd
 from . import backend
 from .data import to_float
 from .io import read_h5, write_h5
-from .models import lenet5, logits_fn, predict, write_snapshots
+from .models import build, logits_fn, predict, write_snapshots
 from .progress import Progress
 
 log = logging.getLogger(__name__)
@@ -62,19 +62,47 @@ def _evaluator(model, loss_fn):
     return evaluate
 
 
+def augment(x: np.ndarray, rng: np.random.Generator, pad: int = 4) -> np.ndarray:
+    """Random horizontal flips and random crops of the images zero-padded by `pad` pixels, one draw per
+    image (He et al. 2016, §4.2). x: (N, H, W, C); returns the same shape."""
+    n, h, w, _ = x.shape
+    x = np.where((rng.random(n) < 0.5)[:, None, None, None], x[:, :, ::-1], x)
+    padded = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    dy, dx = rng.integers(0, 2 * pad + 1, size=(2, n))
+    rows, cols = dy[:, None] + np.arange(h), dx[:, None] + np.arange(w)
+    return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+
+
+def make_optimizer(name: str, *, learning_rate: float, momentum: float, weight_decay: float):
+    """Keras's Adam or SGD (with `momentum`); `weight_decay` is Keras's decoupled decay, 0 for none."""
+    decay = weight_decay or None
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate=learning_rate, weight_decay=decay)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum, weight_decay=decay)
+    raise ValueError(f"optimizer {name!r}: expected adam or sgd")
+
+
 def train(
     split: Split,
     *,
+    model: str,
     classes: int,
     epochs: int,
     batch_size: int,
     learning_rate: float,
+    optimizer: str,
+    momentum: float,
+    weight_decay: float,
+    augment_images: bool,
     seed: int,
     snapshots_path,
     history_path=None,
     label: str = "",
 ) -> pd.DataFrame:
-    """Train LeNet-5 with Adam, writing every epoch's weights to `snapshots_path`; return the history.
+    """Train the model named `model` (models.build: refused before training unless it is a logits model
+    of `classes` outputs for these images), writing every epoch's weights, batch-normalisation
+    statistics included, to `snapshots_path`; return the history.
 
     Progress (weights, optimizer state, history) is kept next to the snapshots (`<name>.resume/`)
     after each epoch, so a killed run continues where it stopped, with the same data
@@ -83,8 +111,16 @@ def train(
     x_train, y_train, x_val, y_val = split.x_train, split.y_train, split.x_val, split.y_val
     x_test, y_test = split.x_test, split.y_test
     keras.utils.set_random_seed(seed)
-    model = lenet5(x_train.shape[1:], classes)
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    settings = {
+        "optimizer": optimizer,
+        "momentum": momentum,
+        "weight_decay": weight_decay,
+        "augment": augment_images,
+    }
+    name, model = model, build(model, x_train.shape[1:], classes)
+    optimizer = make_optimizer(
+        optimizer, learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay
+    )
     optimizer.build(model.trainable_variables)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     step, evaluate = backend.train_step(model, optimizer, loss_fn), _evaluator(model, loss_fn)
@@ -95,6 +131,8 @@ def train(
         "epochs": epochs,
         "batch_size": batch_size,
         "learning_rate": learning_rate,
+        "model": name,
+        **settings,
         "seed": seed,
         "data": hashlib.sha256(x_train.tobytes() + y_train.tobytes() + x_val.tobytes()).hexdigest(),
     }
@@ -105,10 +143,12 @@ def train(
     progress = Progress(epochs, "epochs", done=start - 1)
     for epoch in range(start, epochs + 1):
         order = np.random.default_rng([seed, epoch]).permutation(len(x_train))
+        draws = np.random.default_rng([seed, epoch, 1])  # its own stream: the order stays as without
         loss_sum = hits = 0.0
         for i in range(0, len(order), batch_size):
             idx = order[i : i + batch_size]
-            bl, bh = step(backend.tensor(x_train[idx]), backend.tensor(y_train[idx]))
+            x = augment(x_train[idx], draws) if augment_images else x_train[idx]
+            bl, bh = step(backend.tensor(x), backend.tensor(y_train[idx]))
             loss_sum, hits = loss_sum + float(bl), hits + float(bh)
         row = {"epoch": epoch, "train_loss": loss_sum / len(order), "train_accuracy": hits / len(order)}
         row["val_loss"], row["val_accuracy"] = evaluate(x_val, y_val)
@@ -136,7 +176,7 @@ def train(
             progress.update(),
         )
 
-    write_snapshots(snapshots_path, snapshots, x_train.shape[1:], classes)
+    write_snapshots(snapshots_path, snapshots, x_train.shape[1:], classes, name)
     frame = pd.DataFrame(history)
     if history_path is not None:
         from .io import write_csv

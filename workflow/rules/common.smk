@@ -2,7 +2,7 @@
 
 import itertools
 
-from robustcurves import registry
+from robustcurves import registry, user_model
 
 DATASETS = list(config["datasets"])
 REGIMES = list(config["regimes"])
@@ -53,9 +53,18 @@ def dataset_config(wildcards):
     return config["datasets"][wildcards.dataset]
 
 
-def learning_rate(wildcards):
+def regime_settings(wildcards):
+    """The regime's training settings (learning rate, optimizer...), with the dataset's overrides."""
     override = dataset_config(wildcards)["regimes"].get(wildcards.regime, {})
-    return {**config["regimes"][wildcards.regime], **override}["learning_rate"]
+    return canonical({**config["regimes"][wildcards.regime], **override})
+
+
+def model_params(wildcards):
+    """The dataset's model, and for a user's own the digest of its source: editing it retrains."""
+    name = dataset_config(wildcards).get("model", config["model"])
+    if ":" not in name:  # a built-in architecture (the schema's pattern)
+        return {"name": name}
+    return {"name": name, "source": user_model.source_digest(name)}
 
 
 def fold_keys(**extra):

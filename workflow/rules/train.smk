@@ -18,7 +18,8 @@ rule train:
     resources:
         **tf_resources(runtime=240),
     params:
-        learning_rate=learning_rate,
+        model=model_params,
+        regime=regime_settings,
         epochs=config["epochs"],
         batch_size=config["batch_size"],
         seed=config["seed"],

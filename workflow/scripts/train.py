@@ -15,7 +15,12 @@ training.train(
     classes=len(dataset["class_names"]),
     epochs=p.epochs,
     batch_size=p.batch_size,
-    learning_rate=p.learning_rate,
+    model=p.model["name"],
+    learning_rate=p.regime["learning_rate"],
+    optimizer=p.regime["optimizer"],
+    momentum=p.regime["momentum"],
+    weight_decay=p.regime["weight_decay"],
+    augment_images=p.regime["augment"],
     # no regime in the seed: a fold starts from the same weights in every regime (a paired design)
     seed=seeding.derive(p.seed, w.dataset, k, "train"),
     snapshots_path=snakemake.output.snapshots,
