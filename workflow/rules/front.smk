@@ -43,5 +43,7 @@ rule front_page:
         runtime=5,
     params:
         note=front_note(),
+        # the full claims table (rule html_table) the front page's verdict table links to
+        full_table=lambda wc: f"results/{wc.dataset}/tables/claims.html",
     script:
         "../scripts/front_page.py"

@@ -12,6 +12,7 @@ page = report.front_page(
     figure=inputs.figure if "figure" in inputs.keys() else None,
     claims_md=Path(inputs.claims).read_text() if "claims" in inputs.keys() else None,
     note=snakemake.params.note,
+    full_table=snakemake.params.full_table,
 )
 io.write_text(page, snakemake.output[0])
 log.info("wrote %s", snakemake.output[0])
