@@ -21,14 +21,16 @@ sys.path.insert(0, {lib!r}); sys.path.insert(0, {tests!r})
 from conftest import separable_split, train_tiny
 from robustcurves import models
 models.configure(threads=1)
-train_tiny(sys.argv[1], separable_split(n=600, train=400, val=100), epochs=int(sys.argv[2]), batch_size=8,
-           learning_rate=1e-3, seed=5, history_path=sys.argv[1] + ".csv")
+train_tiny(sys.argv[1], separable_split(n=600, train=400, val=100, shape={shape}), epochs=int(sys.argv[2]),
+           batch_size=8, learning_rate=1e-3, seed=5, history_path=sys.argv[1] + ".csv", **{settings})
 """
 
 
-def run_training(tmp_path, name, epochs=6, kill_after_epoch=None):
+def run_training(tmp_path, name, epochs=6, kill_after_epoch=None, shape=(32, 32, 1), **settings):
     script = tmp_path / "train.py"
-    script.write_text(TRAIN.format(lib=str(ROOT / "workflow"), tests=str(ROOT / "tests")))
+    script.write_text(
+        TRAIN.format(lib=str(ROOT / "workflow"), tests=str(ROOT / "tests"), shape=shape, settings=settings)
+    )
     out = tmp_path / name
     proc = subprocess.Popen([sys.executable, str(script), str(out), str(epochs)])
     if kill_after_epoch is not None:
@@ -71,11 +73,29 @@ def test_training_writes_a_snapshot_per_epoch_and_learns(tmp_path):
     assert not (tmp_path / "s.resume").exists(), "the resume state is removed once training completes"
 
 
-def test_killed_training_resumes_to_identical_snapshots(tmp_path):
-    straight = run_training(tmp_path, "straight.h5")
-    resumed = run_training(tmp_path, "resumed.h5", kill_after_epoch=3)
+# LeNet-5 with the paper's Adam, and a batch-normalised ResNet-20 with SGD, decay and augmentation: its
+# snapshots hold the normalisation statistics, and the augmentation draws restart with the epoch.
+RESUMED = {
+    "lenet5": {},
+    "resnet20": {
+        "shape": (12, 12, 1),
+        "model": "resnet20",
+        "optimizer": "sgd",
+        "weight_decay": 1e-4,
+        "augment_images": True,
+    },
+}
+
+
+@pytest.mark.parametrize("model", RESUMED)
+def test_killed_training_resumes_to_identical_snapshots(tmp_path, model):
+    epochs = 6 if model == "lenet5" else 3
+    straight = run_training(tmp_path, "straight.h5", epochs, **RESUMED[model])
+    resumed = run_training(tmp_path, "resumed.h5", epochs, kill_after_epoch=epochs // 2, **RESUMED[model])
     a, b = weights(straight), weights(resumed)
-    assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5, 6]
+    assert sorted(a) == sorted(b) == list(range(1, epochs + 1))
+    with models.Snapshots(resumed) as s:
+        assert s.architecture == model and len(s.weights(1)) == len(s.model().weights)
     for epoch in a:
         for wa, wb in zip(a[epoch], b[epoch], strict=True):
             np.testing.assert_array_equal(wa, wb)
@@ -123,3 +143,35 @@ def test_split_from_fold_validates_on_fold_k_and_tests_on_the_test_set():
     assert split.y_train.tolist() == [0, 2, 4] and split.y_val.tolist() == [1, 3, 5]
     assert split.x_val.dtype == np.float32 and split.x_val[0].max() == pytest.approx(7 / 255)
     assert split.x_test.max() == 1.0 and split.y_test.tolist() == [7, 8]
+
+
+def test_augmentation_flips_and_crops_each_image_reproducibly():
+    x = np.random.default_rng(0).uniform(size=(64, 8, 8, 3)).astype(np.float32)
+    a = training.augment(x, np.random.default_rng(1))
+    np.testing.assert_array_equal(a, training.augment(x, np.random.default_rng(1)))
+    assert a.shape == x.shape and a.dtype == x.dtype
+    # each output is its image, maybe flipped, shifted by at most 4 pixels, zero where shifted in
+    for image, out in zip(x, a, strict=True):
+        padded = [np.pad(v, ((4, 4), (4, 4), (0, 0))) for v in (image, image[:, ::-1])]
+        assert any(
+            np.array_equal(out, p[i : i + 8, j : j + 8]) for p in padded for i in range(9) for j in range(9)
+        )
+    assert not np.array_equal(a, x)
+
+
+def test_a_models_batch_normalisation_trains_and_its_statistics_are_snapshotted(tmp_path):
+    from conftest import TINY_TRAINING
+
+    split = separable_split(n=200, train=120, val=40, shape=(12, 12, 1))
+    hist = train_tiny(tmp_path / "s.h5", split, model="resnet20", epochs=2, batch_size=16)
+    assert hist["train_accuracy"].iloc[-1] > 1 / TINY_TRAINING["classes"]
+    with models.Snapshots(tmp_path / "s.h5") as s:
+        model = s.model(2)
+        moving = [v for v in model.non_trainable_variables if "moving_mean" in v.path]
+        assert len(moving) == 19 and any(np.abs(v.numpy()).max() > 0 for v in moving)
+        # inference reads those statistics: a batch of one gives the same logits as within a batch
+        fn = models.logits_fn(model)
+        x = split.x_test[:8]
+        np.testing.assert_allclose(
+            models.predict_logits(fn, x[:1]), models.predict_logits(fn, x)[:1], rtol=1e-5, atol=1e-5
+        )
