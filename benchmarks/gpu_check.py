@@ -1,5 +1,5 @@
 """Throughput of the study's three hot paths on this machine's Keras backend, at CIFAR-10's and STL-10's
-image shapes, on synthetic arrays (LeNet-5, 10 classes):
+image shapes, on synthetic arrays, for LeNet-5 (the paper's) and ResNet-20 (10 classes):
 
 - training: images/s of `backend.train_step` (Adam) at batch 32;
 - CLEVER: gradient points/s of the batched CLEVER kernel (`clever._pool_norms`: fresh pools in the L2
@@ -25,8 +25,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "workflow"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from estimate import lenet5_macs  # noqa: E402
-
 from robustcurves import backend, clever, models  # noqa: E402
 from robustcurves.attacks import cw_linesearch  # noqa: E402
 
@@ -44,17 +42,17 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
-def model_for(shape, seed: int = 0):
+def model_for(name: str, shape, seed: int = 0):
     import keras
 
     keras.utils.set_random_seed(seed)
-    return models.lenet5(shape, 10)
+    return models.build(name, shape, 10)
 
 
-def training_rate(shape, steps: int, repeats: int) -> float:
+def training_rate(name: str, shape, steps: int, repeats: int) -> float:
     import keras
 
-    model = model_for(shape)
+    model = model_for(name, shape)
     optimizer = keras.optimizers.Adam(learning_rate=1e-3)
     optimizer.build(model.trainable_variables)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -74,8 +72,8 @@ def training_rate(shape, steps: int, repeats: int) -> float:
     return steps * 32 / best_of(run, repeats)
 
 
-def clever_kernel_rate(shape, pairs: int, pool: int, repeats: int) -> float:
-    model = model_for(shape)
+def clever_kernel_rate(name: str, shape, pairs: int, pool: int, repeats: int) -> float:
+    model = model_for(name, shape)
     fn = clever._pool_norms(model, tuple(shape), pool, 2.0, 2, (0.0, 1.0))
     rng = np.random.default_rng(0)
     centres = rng.random((pairs, *shape), np.float32)
@@ -86,8 +84,8 @@ def clever_kernel_rate(shape, pairs: int, pool: int, repeats: int) -> float:
     return pairs * pool / best_of(lambda: backend.to_numpy(fn(seed, centres, ref, other)), repeats)
 
 
-def clever_whole_rate(shape, images: int, batch_size: int, repeats: int) -> float:
-    model = model_for(shape)
+def clever_whole_rate(name: str, shape, images: int, batch_size: int, repeats: int) -> float:
+    model = model_for(name, shape)
     x = np.random.default_rng(1).random((images, *shape), np.float32)
     settings = dict(nb_batches=50, batch_size=batch_size, radius=2.0, norm=2)
     clever.clever_scores(model, x[:1], **settings)  # compile
@@ -95,8 +93,8 @@ def clever_whole_rate(shape, images: int, batch_size: int, repeats: int) -> floa
     return points / best_of(lambda: clever.clever_scores(model, x, **settings), repeats)
 
 
-def cw_rate(shape, images: int, repeats: int) -> float:
-    model = model_for(shape)
+def cw_rate(name: str, shape, images: int, repeats: int) -> float:
+    model = model_for(name, shape)
     rng = np.random.default_rng(2)
     x = rng.random((images, *shape), np.float32)
     y = rng.integers(0, 10, images)
@@ -104,10 +102,10 @@ def cw_rate(shape, images: int, repeats: int) -> float:
     return images / best_of(lambda: cw_linesearch.carlini_wagner_l2_linesearch(model, x, y), repeats)
 
 
-def roofline(device: str, shape, points_per_s: float) -> dict:
+def roofline(device: str, name: str, shape, points_per_s: float) -> dict:
     """The CLEVER kernel's FP32 FLOP/s (forward + input-gradient pass ~ 3x the forward's 2 FLOP per
-    multiply-accumulate) against the device's peak, where the device is known."""
-    flops = 3 * 2 * lenet5_macs(shape, 10) * points_per_s
+    multiply-accumulate, models.macs) against the device's peak, where the device is known."""
+    flops = 3 * 2 * models.macs(model_for(name, shape)) * points_per_s
     peak = next((rates for name, rates in ROOFLINES.items() if name in device), None)
     return {"kernel_tflops": flops / 1e12, "fraction_of_fp32_peak": flops / peak[0] if peak else None}
 
@@ -133,16 +131,17 @@ def main(argv=None) -> int:
         "repeats": 1 if q else 3,
     }
     rows = []
-    for shape in ((32, 32, 3), (96, 96, 3)):
+    for name, shape in (("lenet5", (32, 32, 3)), ("lenet5", (96, 96, 3)), ("resnet20", (32, 32, 3))):
         r = sizes["repeats"]
-        kernel = clever_kernel_rate(shape, sizes["clever_pairs"], sizes["clever_pool"], r)
+        kernel = clever_kernel_rate(name, shape, sizes["clever_pairs"], sizes["clever_pool"], r)
         row = {
+            "model": name,
             "shape": "x".join(map(str, shape)),
-            "train_img_per_s": training_rate(shape, sizes["train_steps"], r),
+            "train_img_per_s": training_rate(name, shape, sizes["train_steps"], r),
             "clever_kernel_points_per_s": kernel,
-            "clever_points_per_s": clever_whole_rate(shape, sizes["clever_images"], 16, r),
-            "cw_linesearch_img_per_s": cw_rate(shape, sizes["cw_images"], r),
-            **roofline(device, shape, kernel),
+            "clever_points_per_s": clever_whole_rate(name, shape, sizes["clever_images"], 16, r),
+            "cw_linesearch_img_per_s": cw_rate(name, shape, sizes["cw_images"], r),
+            **roofline(device, name, shape, kernel),
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
