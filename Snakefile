@@ -25,14 +25,24 @@ check(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 report: "workflow/report/workflow.rst"
 
 
+# One file per stage, named as its rule, its script and its library module (but train's training.py and
+# select_best's selection.py); front.smk and paper.smk group the report's front page and the paper's tables.
 include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
 include: "workflow/rules/download.smk"
+include: "workflow/rules/prepare.smk"
+include: "workflow/rules/split.smk"
 include: "workflow/rules/train.smk"
-include: "workflow/rules/attack.smk"
-include: "workflow/rules/metrics.smk"
+include: "workflow/rules/select_best.smk"
+include: "workflow/rules/craft.smk"
+include: "workflow/rules/distances.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/robustness.smk"
 include: "workflow/rules/whitebox.smk"
-include: "workflow/rules/report.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/figure.smk"
+include: "workflow/rules/table.smk"
+include: "workflow/rules/statistics.smk"
+include: "workflow/rules/provenance.smk"
 include: "workflow/rules/front.smk"
 include: "workflow/rules/paper.smk"
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "workflow"))
 
 import real_data  # noqa: E402
 
-from robustcurves import art_adapter, clever, data, evaluation, models, training
+from robustcurves import art_adapter, clever, data, evaluate, models, prepare, training
 from robustcurves.attacks import cw, cw_linesearch  # noqa: E402
 
 COLLAPSED = 1e-3  # a CLEVER score this small is a failed Weibull fit, not a real bound (ART-NOTES.md)
@@ -68,8 +68,8 @@ def train_model(d: dict, n: int, epochs: int, workdir: Path):
     )
     snapshots = models.Snapshots(path)
     # evaluation stage: every snapshot on the whole test set, one model, weights swapped in
-    evaluation.evaluate_snapshots(snapshots, x_test[:64], y_test[:64], {})  # trace once
-    _, eval_seconds = timed(evaluation.evaluate_snapshots, snapshots, x_test, y_test, {})
+    evaluate.evaluate_snapshots(snapshots, x_test[:64], y_test[:64], {})  # trace once
+    _, eval_seconds = timed(evaluate.evaluate_snapshots, snapshots, x_test, y_test, {})
     stages = {
         "train_images_per_s": n * epochs / seconds,
         "train_test_accuracy": float(history["test_accuracy"].iloc[-1]),
@@ -446,7 +446,7 @@ def main(argv=None) -> dict:
         "versions": _versions(),
     }
     if not args.cifar10_only:
-        d = data.mnist5k(0, 0.2)
+        d = prepare.mnist5k(0, 0.2)
         with tempfile.TemporaryDirectory() as tmp:
             trained = train_model(d, pick["train_images"], pick["epochs"], Path(tmp))
         model, x_test, y_test, result["stages"] = trained

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from real_data import cifar10_lenet, correctly_classified  # noqa: E402
 
-from robustcurves import art_adapter, data, models, training  # noqa: E402
+from robustcurves import art_adapter, data, models, prepare, training  # noqa: E402
 from robustcurves.attacks.apgd import apgd_with_success  # noqa: E402
 
 ART_LOSS = {"ce": "cross_entropy", "dlr": "difference_logits_ratio"}
@@ -34,7 +34,7 @@ MAX_ITER = 100
 
 def mnist5k_lenet(epochs: int = 3, seed: int = 0):
     """A LeNet-5 trained on 4,000 mnist5k images (cached in benchmarks/results/)."""
-    d = data.mnist5k(seed=seed, test_fraction=0.2)
+    d = prepare.mnist5k(seed=seed, test_fraction=0.2)
     x, y = data.to_float(d["x_train"]), d["y_train"]
     x_test, y_test = data.to_float(d["x_test"]), d["y_test"]
     path = ROOT / "benchmarks" / "results" / "mnist5k_lenet" / f"snapshots_e{epochs}_s{seed}.h5"

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import real_data  # noqa: E402
 from real_data import ROOT  # noqa: E402
 
-from robustcurves import art_adapter, attacks, metrics, models  # noqa: E402
+from robustcurves import art_adapter, attacks, distances, models  # noqa: E402
 from robustcurves.attacks import cw  # noqa: E402
 
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601, as PIL's convert("L")
@@ -66,7 +66,7 @@ def l2_variants(x: np.ndarray, x_adv: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def l0_variants(x, x_adv) -> dict[str, np.ndarray]:
-    changed = np.abs(x_adv.astype(np.float64) - x) > metrics.CHANGE_TOL
+    changed = np.abs(x_adv.astype(np.float64) - x) > distances.CHANGE_TOL
     n = len(x)
     return {
         "pixels with any channel changed (ours)": changed.any(axis=-1).reshape(n, -1).sum(axis=1),

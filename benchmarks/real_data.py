@@ -15,7 +15,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from robustcurves import data, models, training  # noqa: E402
+from robustcurves import data, models, prepare, training  # noqa: E402
 
 CIFAR10 = ROOT.parent / "shared" / "data" / "cifar10.npz"
 CACHE = ROOT / "benchmarks" / "results" / "cifar10_lenet"
@@ -27,7 +27,7 @@ def cifar10_lenet(epochs: int = 3, learning_rate: float = 1e-3, seed: int = 0, t
     transform = transform or (lambda x: x)
     if not CIFAR10.exists():
         raise FileNotFoundError(f"real CIFAR-10 not found at {CIFAR10} (the shared data folder)")
-    d = data.load_arrays(CIFAR10)
+    d = prepare.load_arrays(CIFAR10)
     x_test, y_test = transform(data.to_float(d["x_test"])), d["y_test"].astype(np.int64)
     path = CACHE / f"{tag}snapshots_e{epochs}_lr{learning_rate:g}_s{seed}.h5"
     if not path.exists():

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 
 from archives_utils import CIFAR_CLASSES, cifar10_archive, serve, stl10_archive, write_tar
-from robustcurves import archives, data
+from robustcurves import archives, data, download, prepare
 
 
 def test_cifar10_download_verify_and_parse(tmp_path):
     sha, x_test, y_test = cifar10_archive(tmp_path / "srv.tar.gz")
     with serve(tmp_path) as url:
-        path = archives.download(f"{url}/srv.tar.gz", tmp_path / "dl/cifar10.tar.gz", sha)
+        path = download.download(f"{url}/srv.tar.gz", tmp_path / "dl/cifar10.tar.gz", sha)
     d = archives.load("cifar10", path, sha)
     assert d["x_train"].shape == (100, 32, 32, 3) and d["x_test"].shape == (20, 32, 32, 3)
     np.testing.assert_array_equal(d["x_test"], x_test)  # a pixel survives the CHW → HWC transform
@@ -34,8 +34,8 @@ def test_checksum_mismatch_names_file_expected_and_actual_and_leaves_nothing(tmp
     sha, *_ = cifar10_archive(tmp_path / "srv.tar.gz")
     wrong = "0" * 64
     dest = tmp_path / "dl/cifar10.tar.gz"
-    with serve(tmp_path) as url, pytest.raises(archives.ArchiveError) as err:
-        archives.download(f"{url}/srv.tar.gz", dest, wrong)
+    with serve(tmp_path) as url, pytest.raises(download.ArchiveError) as err:
+        download.download(f"{url}/srv.tar.gz", dest, wrong)
     message = str(err.value)
     assert "cifar10.tar.gz" in message and f"expected sha256 {wrong}" in message and f"got {sha}" in message
     assert not dest.exists() and not dest.with_name(dest.name + ".part").exists()
@@ -51,13 +51,13 @@ def test_truncated_transfer_is_an_error_then_resumes_with_a_range_request(tmp_pa
     dest = tmp_path / "dl/stl10.tar.gz"
     with (
         serve(tmp_path, cut_at=size // 3) as url,
-        pytest.raises(archives.ArchiveError, match="transfer ended"),
+        pytest.raises(download.ArchiveError, match="transfer ended"),
     ):
-        archives.download(f"{url}/stl.tar.gz", dest, sha)
+        download.download(f"{url}/stl.tar.gz", dest, sha)
     part = dest.with_name(dest.name + ".part")
     assert not dest.exists() and part.stat().st_size == size // 3
     with serve(tmp_path) as url:
-        archives.download(f"{url}/stl.tar.gz", dest, sha)
+        download.download(f"{url}/stl.tar.gz", dest, sha)
     assert dest.stat().st_size == size and not part.exists()
 
 
@@ -67,8 +67,8 @@ def test_restarts_when_the_server_ignores_ranges(tmp_path):
     dest.parent.mkdir()
     dest.with_name("c.tar.gz.part").write_bytes(b"stale bytes from elsewhere")
     with serve(tmp_path, ranges=False) as url:
-        archives.download(f"{url}/srv.tar.gz", dest, sha)
-    assert archives.sha256(dest) == sha
+        download.download(f"{url}/srv.tar.gz", dest, sha)
+    assert download.sha256(dest) == sha
 
 
 def test_corrupt_and_incomplete_archives_name_the_file(tmp_path):
@@ -166,8 +166,8 @@ def test_dropped_connections_resume_within_one_call_and_log_progress(tmp_path):
     size = (tmp_path / "stl.tar.gz").stat().st_size
     dest, lines = tmp_path / "dl/stl10.tar.gz", []
     with serve(tmp_path, cut_at=size // 3 + 1) as url:
-        archives.download(f"{url}/stl.tar.gz", dest, sha, log=lines.append, attempts=3)
-    assert archives.sha256(dest) == sha
+        download.download(f"{url}/stl.tar.gz", dest, sha, log=lines.append, attempts=3)
+    assert download.sha256(dest) == sha
     assert sum("resuming after" in line for line in lines) == 2
     assert any("interrupted (transfer ended after" in line for line in lines)
     assert any("MB (100%)" in line for line in lines) and "verified" in lines[-1]
@@ -181,14 +181,14 @@ def test_a_complete_part_file_is_verified_without_refetching(tmp_path):
     dest.with_name("c.tar.gz.part").write_bytes((tmp_path / "srv.tar.gz").read_bytes())
     lines = []
     with serve(tmp_path) as url:
-        archives.download(f"{url}/srv.tar.gz", dest, sha, log=lines.append)
-    assert archives.sha256(dest) == sha and any("already complete" in line for line in lines)
+        download.download(f"{url}/srv.tar.gz", dest, sha, log=lines.append)
+    assert download.sha256(dest) == sha and any("already complete" in line for line in lines)
 
 
 def test_http_errors_name_the_url_and_leave_nothing(tmp_path):
     dest = tmp_path / "dl/c.tar.gz"
-    with serve(tmp_path) as url, pytest.raises(archives.ArchiveError, match=r"missing.tar.gz: HTTP 404"):
-        archives.download(f"{url}/missing.tar.gz", dest, "0" * 64, attempts=3)
+    with serve(tmp_path) as url, pytest.raises(download.ArchiveError, match=r"missing.tar.gz: HTTP 404"):
+        download.download(f"{url}/missing.tar.gz", dest, "0" * 64, attempts=3)
     assert not dest.exists()
 
 
@@ -218,7 +218,7 @@ def test_own_npz_is_validated_with_clear_errors(tmp_path, arrays, message):
         bad = arrays
     np.savez(tmp_path / "mine.npz", **bad)
     with pytest.raises(data.DatasetError) as err:
-        data.load_arrays(tmp_path / "mine.npz")
+        prepare.load_arrays(tmp_path / "mine.npz")
     assert str(err.value).startswith(str(tmp_path / "mine.npz")) and message in str(err.value)
 
 

@@ -6,7 +6,7 @@ import pytest
 from backends import OTHER, needs_other, on_backend, weights_arrays
 
 from conftest import separable
-from robustcurves import art_adapter, attacks, backend, measures, metrics, models, selection
+from robustcurves import art_adapter, attacks, backend, distances, evaluate, models, robustness, selection
 from robustcurves.attacks.pgd import pgd_with_success
 
 
@@ -29,7 +29,7 @@ def test_fgsm_moves_every_pixel_by_exactly_eps_or_to_a_bound(trained):
     assert np.all(at_eps | at_bound | (grad == 0))
     assert np.all(delta[grad == 0] == 0)
     assert at_eps.mean() > 0.5
-    assert metrics.distances(x, adv)["linf"].max() == pytest.approx(0.3, abs=1e-6)
+    assert distances.distances(x, adv)["linf"].max() == pytest.approx(0.3, abs=1e-6)
 
 
 def test_pgd_stays_in_the_eps_ball_and_beats_fgsm(trained):
@@ -39,7 +39,7 @@ def test_pgd_stays_in_the_eps_ball_and_beats_fgsm(trained):
     assert np.abs(pgd - x).max() <= 0.3 + 1e-6 and pgd.min() >= 0 and pgd.max() <= 1
     forward = models.logits_fn(model)
     asr = {
-        k: metrics.attack_success_rate(models.predict(forward, v), y) for k, v in (("f", fgsm), ("p", pgd))
+        k: evaluate.attack_success_rate(models.predict(forward, v), y) for k, v in (("f", fgsm), ("p", pgd))
     }
     assert asr["p"] >= asr["f"]
     again = attacks.craft(model, x, y, {"method": "pgd", "eps": 0.3, "eps_step": 0.1, "max_iter": 20}, seed=0)
@@ -104,7 +104,7 @@ def test_minimal_fgsm_is_arts_minimal_fgsm(trained, eps_step, eps_max, batch_siz
     art = FastGradientMethod(
         art_adapter.classifier(model), norm=np.inf, eps=eps_max, eps_step=eps_step, minimal=True
     ).generate(x)
-    ours, success = measures.minimal_fgsm(model, x, eps_step, eps_max, batch_size=batch_size)
+    ours, success = robustness.minimal_fgsm(model, x, eps_step, eps_max, batch_size=batch_size)
     np.testing.assert_array_equal(ours, art if eps_step <= eps_max else x)
     assert success.sum() == (models.predict(models.logits_fn(model), art) != model(x).numpy().argmax(1)).sum()
     if eps_step <= eps_max:

@@ -7,7 +7,7 @@ import yaml
 from backends import OTHER, model_from, needs_other, on_backend, weights_arrays
 from scipy import stats
 
-from robustcurves import art_adapter, clever, evaluation, models, weibull
+from robustcurves import art_adapter, clever, models, robustness, weibull
 
 SCHEMA = Path(__file__).resolve().parent.parent / "workflow/schemas/config.schema.yaml"
 
@@ -141,7 +141,7 @@ def test_every_epoch_uses_the_same_clever_samples(tmp_path, rng):
     models.write_snapshots(path, {1: weights, 2: weights}, (32, 32, 1), 3, "lenet5")
     x = rng.uniform(0, 1, size=(2, 32, 32, 1)).astype(np.float32)
     with models.Snapshots(path) as s:
-        rob = evaluation.robustness(
+        rob = robustness.robustness(
             s,
             x,
             np.array([0, 1]),

@@ -4,7 +4,7 @@ import pytest
 from backends import OTHER, needs_other, on_backend, weights_arrays
 
 from conftest import separable
-from robustcurves import art_adapter, attacks, metrics, models
+from robustcurves import art_adapter, attacks, distances, models
 from robustcurves.attacks.cw import carlini_wagner_l2
 from robustcurves.attacks.cw_linesearch import carlini_wagner_l2_linesearch
 from robustcurves.config import ConfigError, check, defaults
@@ -42,7 +42,7 @@ def test_cw_succeeds_with_no_more_l2_than_fgsm(trained):
     fgsm = attacks.craft(model, x, y, {"method": "fgsm", "eps": 0.3}, seed=0)
     cw_ok, fgsm_ok = predicted(model, cw) != y, predicted(model, fgsm) != y
     assert cw_ok.mean() >= 0.95 and cw_ok.mean() >= fgsm_ok.mean()
-    l2_cw, l2_fgsm = metrics.distances(x, cw)["l2"], metrics.distances(x, fgsm)["l2"]
+    l2_cw, l2_fgsm = distances.distances(x, cw)["l2"], distances.distances(x, fgsm)["l2"]
     both = cw_ok & fgsm_ok
     assert both.sum() >= 10
     assert np.all(l2_cw[both] <= l2_fgsm[both])
@@ -84,7 +84,7 @@ def test_line_search_agrees_with_art_image_by_image(trained):
     ok_ours, ok_art = predicted(model, ours) != y, predicted(model, art) != y
     np.testing.assert_array_equal(ok_ours, ok_art)
     assert 0.3 <= ok_art.mean(), "too few successes to compare"
-    l2_ours, l2_art = metrics.distances(x, ours)["l2"], metrics.distances(x, art)["l2"]
+    l2_ours, l2_art = distances.distances(x, ours)["l2"], distances.distances(x, art)["l2"]
     np.testing.assert_allclose(l2_ours[ok_art], l2_art[ok_art], rtol=1e-4)
     # float32 round-off only: the same images, pixel by pixel
     np.testing.assert_allclose(ours, art, atol=1e-5)
@@ -187,8 +187,8 @@ def test_tensorflow_and_jax_agree_image_by_image(trained_snapshots, tmp_path):
         differ = np.sum(ok_ours != ok_theirs)
         assert np.mean(ok_ours == ok_theirs) >= 0.99, f"{name}: success differs on {differ} images"
         both = ok_ours & ok_theirs
-        l2_ours = metrics.distances(x, ours[name])["l2"]
-        l2_theirs = metrics.distances(x, theirs[name])["l2"]
+        l2_ours = distances.distances(x, ours[name])["l2"]
+        l2_theirs = distances.distances(x, theirs[name])["l2"]
         relative = np.abs(l2_theirs[both] - l2_ours[both]) / l2_ours[both]
         median = np.median(relative)
         assert median <= l2_bound, f"{name}: median relative L2 difference {median:.2e} > {l2_bound}"

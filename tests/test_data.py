@@ -3,36 +3,36 @@ import logging
 import numpy as np
 import pytest
 
-from robustcurves import data
+from robustcurves import data, prepare, split
 
 
 def test_mnist5k_is_padded_stratified_and_seeded():
-    a = data.mnist5k(seed=3, test_fraction=0.2)
+    a = prepare.mnist5k(seed=3, test_fraction=0.2)
     assert a["x_train"].shape == (4000, 32, 32, 1) and a["x_test"].shape == (1000, 32, 32, 1)
     assert a["x_train"].dtype == np.uint8
     # zero padding of 2 pixels around the 28x28 digits
     assert a["x_train"][:, :2].max() == 0 and a["x_train"][:, :, -2:].max() == 0
     assert np.bincount(a["y_test"]).tolist() == [100] * 10
-    b = data.mnist5k(seed=3, test_fraction=0.2)
+    b = prepare.mnist5k(seed=3, test_fraction=0.2)
     assert np.array_equal(a["y_test"], b["y_test"]) and np.array_equal(a["x_test"], b["x_test"])
-    assert not np.array_equal(a["y_test"], data.mnist5k(seed=4, test_fraction=0.2)["y_test"])
+    assert not np.array_equal(a["y_test"], prepare.mnist5k(seed=4, test_fraction=0.2)["y_test"])
 
 
 def test_folds_are_stratified_disjoint_and_cover_everything():
     y = np.repeat(np.arange(4), 50)
-    fold = data.stratified_folds(y, k=5, seed=1)
+    fold = split.stratified_folds(y, k=5, seed=1)
     assert sorted(np.unique(fold)) == [0, 1, 2, 3, 4]
     for k in range(5):
         assert np.bincount(y[fold == k], minlength=4).tolist() == [10, 10, 10, 10]
     # uneven classes: every sample gets a fold in range, and each class spreads over the folds by at
     # most one sample apart (an unassigned sample would keep np.empty's garbage)
     uneven = np.repeat(np.arange(3), [23, 17, 11])
-    fold_u = data.stratified_folds(uneven, k=5, seed=2)
+    fold_u = split.stratified_folds(uneven, k=5, seed=2)
     assert fold_u.min() >= 0 and fold_u.max() <= 4
     for c, size in enumerate((23, 17, 11)):
         per_fold = np.bincount(fold_u[uneven == c], minlength=5)
         assert per_fold.sum() == size and per_fold.max() - per_fold.min() <= 1
-    assert np.array_equal(fold, data.stratified_folds(y, k=5, seed=1))
+    assert np.array_equal(fold, split.stratified_folds(y, k=5, seed=1))
 
 
 def test_validate_accepts_float_and_grayscale_and_rejects_bad_layouts():
@@ -52,7 +52,7 @@ def test_validate_accepts_float_and_grayscale_and_rejects_bad_layouts():
 
 
 def test_save_and_load_roundtrip(tmp_path):
-    d = data.mnist5k(seed=0, test_fraction=0.1)
+    d = prepare.mnist5k(seed=0, test_fraction=0.1)
     data.save(d, tmp_path / "d.h5", source="test")
     back = data.load(tmp_path / "d.h5")
     assert np.array_equal(back["x_test"], d["x_test"]) and back["class_names"] == d["class_names"]
@@ -147,10 +147,12 @@ def test_min_side_is_what_lenet5_needs():
 
 def test_prepare_dispatches_on_the_kind(tmp_path):
     np.savez(tmp_path / "mine.npz", **arrays(y_train=[1, 2, 1, 2], y_test=[2]))
-    dataset, source, checksum = data.prepare("arrays", {"kind": "arrays", "seed": 0}, tmp_path / "mine.npz")
+    dataset, source, checksum = prepare.prepare(
+        "arrays", {"kind": "arrays", "seed": 0}, tmp_path / "mine.npz"
+    )
     assert dataset["class_names"] == ["1", "2"] and source == str(tmp_path / "mine.npz") and checksum == ""
     with pytest.raises(data.DatasetError, match="unknown dataset kind 'mnist'"):
-        data.prepare("mnist", {}, None)
+        prepare.prepare("mnist", {}, None)
 
 
 def test_more_class_names_than_classes_keeps_the_names_of_the_classes_present():

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from conftest import separable_split, train_tiny
-from robustcurves import aggregate, attacks, evaluation, measures, metrics, models, plots, tables
+from robustcurves import aggregate, attacks, distances, evaluate, figure, measures, models, robustness, table
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +21,9 @@ def test_empty_attack_set_is_recorded_not_a_crash(snapshots):
     empty_x, empty_y = x[:0], y[:0]
     adv = attacks.craft(s.model(2), empty_x, empty_y, {"method": "fgsm", "eps": 0.3}, seed=0)
     assert adv.shape == (0, 32, 32, 1)
-    d = metrics.distances(empty_x, adv)
+    d = distances.distances(empty_x, adv)
     assert all(len(v) == 0 for v in d.values())
-    ev = evaluation.evaluate_snapshots(s, x, y, {"fgsm": (adv, empty_y)})
+    ev = evaluate.evaluate_snapshots(s, x, y, {"fgsm": (adv, empty_y)})
     fgsm = ev[ev["attack"] == "fgsm"]
     assert (fgsm["samples"] == 0).all() and fgsm["asr"].isna().all()
     assert ev[ev["attack"] == "clean"]["asr"].notna().all()
@@ -49,10 +49,10 @@ def test_attack_that_succeeds_on_nothing_gives_nan_distances_and_figures_still_r
             ("normal", 1, "fgsm"): some,
         }
     )
-    table = tables.distance_table(summary, "normal").set_index("attack")
-    assert table.loc["cw", "l2_mean"] == pytest.approx(0.5)  # only the fold with a success counts
-    assert table.loc["cw", "samples_mean"] == pytest.approx(0.5)
-    tables.write(table.reset_index(), tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex", "caption")
+    rows = table.distance_table(summary, "normal").set_index("attack")
+    assert rows.loc["cw", "l2_mean"] == pytest.approx(0.5)  # only the fold with a success counts
+    assert rows.loc["cw", "samples_mean"] == pytest.approx(0.5)
+    table.write(rows.reset_index(), tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex", "caption")
     cw_row = next(line for line in (tmp_path / "t.md").read_text().splitlines() if line.startswith("| cw"))
     assert "0.5000" in cw_row
 
@@ -66,8 +66,8 @@ def test_attack_that_succeeds_on_nothing_gives_nan_distances_and_figures_still_r
         }
     )
     frames = {("normal", 0): rob, ("normal", 1): rob}
-    fig = plots.sensitivity_robustness(aggregate.robustness(frames), "d", ["normal"])
-    plots.save(fig, [tmp_path / "f.png"])
+    fig = figure.sensitivity_robustness(aggregate.robustness(frames), "d", ["normal"])
+    figure.save(fig, [tmp_path / "f.png"])
     assert (tmp_path / "f.png").stat().st_size > 1000
 
 
@@ -96,7 +96,7 @@ def test_collapsed_network_is_flagged_warned_and_excluded(collapsed, snapshots):
         "clever": {"norm": 2, "radius": 2.0, "nb_batches": 20, "batch_size": 8},
         "empirical_robustness": {"eps_step": 0.1, "eps_max": 1.0},
     }
-    rob, per_image = evaluation.robustness_tables(
+    rob, per_image = robustness.robustness_tables(
         s, x[:4], y[:4], epochs=s.epochs, seed=0, x_test=x, **settings
     )
     assert rob["constant_predictions"].all() and rob["vanishing_gradients"].all()
@@ -104,14 +104,14 @@ def test_collapsed_network_is_flagged_warned_and_excluded(collapsed, snapshots):
     # excluded, not "maximally robust": no CLEVER at the radius cap, no zero loss sensitivity
     for column in ("clever", "clever_median", "loss_sensitivity", "empirical_robustness"):
         assert rob[column].isna().all(), column
-    assert list(per_image.columns) == evaluation.CLEVER_COLUMNS and len(per_image) == 4 * len(s.epochs)
+    assert list(per_image.columns) == robustness.CLEVER_COLUMNS and len(per_image) == 4 * len(s.epochs)
     assert per_image[["score", "raw"]].isna().all().all() and (per_image["reason"] == "degenerate").all()
-    ev = evaluation.evaluate_snapshots(s, x, y, {}, x_metric=x[:4])
+    ev = evaluate.evaluate_snapshots(s, x, y, {}, x_metric=x[:4])
     assert ev["constant_predictions"].all() and ev["vanishing_gradients"].all()
 
     # a trained network on the same images is not flagged and gets numbers
     healthy, xh, yh = snapshots
-    rob = evaluation.robustness(healthy, xh[:4], yh[:4], epochs=[2], seed=0, x_test=xh, **settings)
+    rob = robustness.robustness(healthy, xh[:4], yh[:4], epochs=[2], seed=0, x_test=xh, **settings)
     assert not rob["constant_predictions"].any() and not rob["vanishing_gradients"].any()
     assert (rob["degenerate"].fillna("") == "").all()
     assert rob["loss_sensitivity"].gt(0).all()
@@ -141,14 +141,14 @@ def test_conditional_asr_counts_only_originals_the_snapshot_gets_right(snapshots
     s, x, y = snapshots
     # conditional ASR is exactly the replaced half's share of the correctly classified originals
     pred, x_adv, idx, flip = toy_adversarials(s, x, y)
-    ev = evaluation.evaluate_snapshots(s, x, y, {"toy": (x_adv, y, idx)})
+    ev = evaluate.evaluate_snapshots(s, x, y, {"toy": (x_adv, y, idx)})
     row = ev[(ev["epoch"] == 2) & (ev["attack"] == "toy")].iloc[0]
     correct = pred == y
     assert row["correct_originals"] == correct.sum()
     assert row["asr_given_correct"] == pytest.approx(flip.sum() / correct.sum())
     assert 0 < flip.sum() < correct.sum() and row["asr"] == pytest.approx(np.mean((pred != y) | flip))
     # without the originals' indices there is no conditional ASR
-    ev = evaluation.evaluate_snapshots(s, x, y, {"toy": (x_adv, y)})
+    ev = evaluate.evaluate_snapshots(s, x, y, {"toy": (x_adv, y)})
     assert ev.loc[ev["attack"] == "toy", "asr_given_correct"].isna().all()
 
 
@@ -157,7 +157,7 @@ def test_transfer_rate_replays_only_the_adversarials_that_succeeded_when_crafted
     # issue 19, item 8: an attack that failed on an image returns it unchanged. Here it "succeeded" on
     # the replaced half and failed on the rest, which come back as the clean originals
     pred, x_adv, idx, crafted = toy_adversarials(s, x, y)
-    ev = evaluation.evaluate_snapshots(s, x, y, {"toy": (x_adv, y, idx, crafted)})
+    ev = evaluate.evaluate_snapshots(s, x, y, {"toy": (x_adv, y, idx, crafted)})
     row = ev[(ev["epoch"] == 2) & (ev["attack"] == "toy")].iloc[0]
     assert 0 < crafted.sum() < len(x)
     assert row["transfer_rate"] == 1.0  # every real adversarial still fools this snapshot
@@ -170,11 +170,11 @@ def test_transfer_rate_replays_only_the_adversarials_that_succeeded_when_crafted
     assert sets["crafted_success"].nunique() == 1 and len(sets) == len(s.epochs)
     assert ev.loc[ev["attack"] == "clean", ["transfer_rate", "crafted_success"]].isna().all().all()
     # no success at all: no transfer rate (NaN, not 0), and a crafting success of 0
-    ev = evaluation.evaluate_snapshots(s, x, y, {"toy": (x, y, idx, np.zeros(len(x), bool))})
+    ev = evaluate.evaluate_snapshots(s, x, y, {"toy": (x, y, idx, np.zeros(len(x), bool))})
     toy = ev[ev["attack"] == "toy"]
     assert toy["transfer_rate"].isna().all() and (toy["crafted_success"] == 0).all()
     # without the crafting success (older sets) neither is reported
-    ev = evaluation.evaluate_snapshots(s, x, y, {"toy": (x_adv, y, idx)})
+    ev = evaluate.evaluate_snapshots(s, x, y, {"toy": (x_adv, y, idx)})
     assert ev.loc[ev["attack"] == "toy", ["transfer_rate", "crafted_success"]].isna().all().all()
     summary = aggregate.evaluation({("normal", 0): ev})
     assert {"transfer_rate", "crafted_success"} <= set(summary["quantity"])
@@ -211,7 +211,7 @@ def test_bands_stay_in_range_and_titles_count_degenerate_snapshots(tmp_path):
         }
     )
     summary = aggregate.evaluation(ev)
-    fig = plots.accuracy_asr(history, summary, "d", ["normal"])
+    fig = figure.accuracy_asr(history, summary, "d", ["normal"])
     assert len(fig.axes) == 2  # ASR above, conditional ASR below
     for ax in fig.axes:
         for band in ax.collections:
@@ -221,4 +221,4 @@ def test_bands_stay_in_range_and_titles_count_degenerate_snapshots(tmp_path):
     assert (
         "bands clipped to the range" in title and "excluded: 1 degenerate snapshots (normal epoch 2)" in title
     )
-    plots.save(fig, [tmp_path / "a.png"])
+    figure.save(fig, [tmp_path / "a.png"])

@@ -1,13 +1,13 @@
-"""The snapshot measures written once in keras.ops (measures.py): our loss sensitivity against ART's,
-and minimal FGSM, empirical robustness, loss sensitivity and the logit-Jacobian norms of the degenerate
-check on TensorFlow against JAX (issue 23)."""
+"""The snapshot measures written once in keras.ops (robustness.py, measures.py): our loss sensitivity
+against ART's, and minimal FGSM, empirical robustness, loss sensitivity and the logit-Jacobian norms of
+the degenerate check on TensorFlow against JAX (issue 23)."""
 
 import numpy as np
 import pytest
 from backends import OTHER, needs_other, on_backend, weights_arrays
 
 from conftest import separable
-from robustcurves import art_adapter, measures, models
+from robustcurves import art_adapter, measures, models, robustness
 
 
 @pytest.fixture(scope="module")
@@ -24,26 +24,26 @@ def test_our_loss_sensitivity_is_arts(trained):
     model, x, y = trained
     art = art_adapter.loss_sensitivity(model, x, y)
     assert art > 0
-    assert measures.loss_sensitivity(model, x, y) == art  # on TensorFlow the default is ART's own
+    assert robustness.loss_sensitivity(model, x, y) == art  # on TensorFlow the default is ART's own
     for batch_size in (256, 7):  # ART's per-sample losses: the value does not depend on the batch
-        ours = measures.loss_sensitivity(model, x, y, implementation="batched", batch_size=batch_size)
+        ours = robustness.loss_sensitivity(model, x, y, implementation="batched", batch_size=batch_size)
         assert ours == pytest.approx(art, rel=1e-6)
-    assert np.isnan(measures.loss_sensitivity(model, x[:0], y[:0], implementation="batched"))
+    assert np.isnan(robustness.loss_sensitivity(model, x[:0], y[:0], implementation="batched"))
 
 
 def measures_on_backend(x, y, classes, **weights) -> dict:
-    """Run on each backend (under the other by on_backend): every measure of measures.py, at defaults
-    (loss sensitivity: ART's on TensorFlow, ours elsewhere)."""
+    """Run on each backend (under the other by on_backend): every measure of robustness.py and
+    measures.py, at defaults (loss sensitivity: ART's on TensorFlow, ours elsewhere)."""
     from backends import model_from
 
     model = model_from(weights, x.shape[1:], classes)
-    adv, success = measures.minimal_fgsm(model, x, 0.01, 0.5)
-    er, er_n = measures.empirical_robustness(model, x, 0.01, 0.5)
+    adv, success = robustness.minimal_fgsm(model, x, 0.01, 0.5)
+    er, er_n = robustness.empirical_robustness(model, x, 0.01, 0.5)
     return {
         "minimal_fgsm": adv,
         "success": success,
         "empirical_robustness": np.array([er, er_n]),
-        "loss_sensitivity": np.array(measures.loss_sensitivity(model, x, y)),
+        "loss_sensitivity": np.array(robustness.loss_sensitivity(model, x, y)),
         "norms": measures.input_gradient_norms(model, x),
     }
 

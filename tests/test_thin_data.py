@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from robustcurves import aggregate, plots, registry, tables
+from robustcurves import aggregate, figure, registry, table
 
 
 def fold(success, l2):
@@ -24,10 +24,10 @@ def fold(success, l2):
 
 
 def write_table(summary, regime, tmp_path):
-    table = tables.distance_table(summary, regime)
+    rows = table.distance_table(summary, regime)
     paths = [tmp_path / f"t.{ext}" for ext in ("csv", "md", "tex")]
-    tables.write(table, *paths, "caption")
-    return table.set_index("attack"), paths[1].read_text(), paths[2].read_text()
+    table.write(rows, *paths, "caption")
+    return rows.set_index("attack"), paths[1].read_text(), paths[2].read_text()
 
 
 def test_successes_from_a_single_fold_render_marked_not_keyerror(tmp_path):
@@ -38,8 +38,8 @@ def test_successes_from_a_single_fold_render_marked_not_keyerror(tmp_path):
             ("normal", 1, "cw"): fold([True, True], [0.4, 0.6]),
         }
     )
-    table, md, tex = write_table(summary, "normal", tmp_path)
-    cw = table.loc["cw"]
+    rows, md, tex = write_table(summary, "normal", tmp_path)
+    cw = rows.loc["cw"]
     assert np.isnan(cw["l2_std"]) and cw["l2_mean"] == pytest.approx(0.5)
     assert cw["l2_std_images"] == pytest.approx(np.std([0.4, 0.6], ddof=1))
     assert (cw["folds"], cw["folds_attacked"]) == (1, 2)
@@ -59,29 +59,29 @@ def test_an_attack_that_breaks_nothing_renders_marked(tmp_path):
             ("overfit", 1, "fgsm"): fold([False], [0]),
         }
     )
-    table, md, tex = write_table(summary, "normal", tmp_path)
-    assert table.loc["cw", ["l0_mean", "l2_mean", "l2_pixel_mean", "linf_mean"]].isna().all()
-    assert table.loc["cw", "folds"] == 0 and table.loc["cw", "samples_mean"] == 0
+    rows, md, tex = write_table(summary, "normal", tmp_path)
+    assert rows.loc["cw", ["l0_mean", "l2_mean", "l2_pixel_mean", "linf_mean"]].isna().all()
+    assert rows.loc["cw", "folds"] == 0 and rows.loc["cw", "samples_mean"] == 0
     cw = next(line for line in md.splitlines() if line.startswith("| cw"))
-    assert cw.count(tables.NO_SUCCESS) == 4 and "0 / 2" in cw
-    fgsm = table.loc["fgsm"]
+    assert cw.count(table.NO_SUCCESS) == 4 and "0 / 2" in cw
+    fgsm = rows.loc["fgsm"]
     assert fgsm["l2_mean"] == pytest.approx((8.5 + 10.0) / 2)  # mean of the fold means
     assert fgsm["l2_std"] == pytest.approx(np.std([8.5, 10.0], ddof=1))
     assert fgsm["l2_std_images"] == pytest.approx(np.std([8.0, 9.0, 10.0], ddof=1))  # pooled
     pooled = summary.set_index(["regime", "attack", "quantity"]).loc[("normal", "fgsm", "l2")]
     assert pooled["pooled_mean"] == pytest.approx(9.0) and pooled["images"] == 3
     # a regime whose only attack broke nothing still writes its table
-    table, md, _ = write_table(summary, "overfit", tmp_path)
-    assert table.loc["fgsm", "l2_mean"] != table.loc["fgsm", "l2_mean"]  # NaN
-    assert tables.NO_SUCCESS in md
+    rows, md, _ = write_table(summary, "overfit", tmp_path)
+    assert rows.loc["fgsm", "l2_mean"] != rows.loc["fgsm", "l2_mean"]  # NaN
+    assert table.NO_SUCCESS in md
 
 
 def test_older_fold_files_without_l2_pixel_still_aggregate(tmp_path):
     old = fold([True, False], [1.0, 0]).drop(columns="l2_pixel")
     summary = aggregate.distances({("normal", 0, "cw"): old, ("normal", 1, "cw"): old})
     assert "l2_pixel" not in set(summary["quantity"])
-    table, md, _ = write_table(summary, "normal", tmp_path)
-    assert "l2_pixel_mean" not in table and "L2 per pixel" not in md
+    rows, md, _ = write_table(summary, "normal", tmp_path)
+    assert "l2_pixel_mean" not in rows and "L2 per pixel" not in md
 
 
 def test_figures_render_from_one_fold_and_from_attacks_with_nothing_to_show(tmp_path):
@@ -116,10 +116,10 @@ def test_figures_render_from_one_fold_and_from_attacks_with_nothing_to_show(tmp_
     drawn = [name for name, needs in registry.FIGURES.items() if set(needs) <= set(summaries)]
     assert len(drawn) == len(registry.FIGURES) - 1  # all but the white-box figure, which has no data here
     for name in drawn:
-        fig = plots.draw(
+        fig = figure.draw(
             name, {s: summaries[s] for s in registry.FIGURES[name]}, dataset="d", regimes=["normal"]
         )
-        plots.save(fig, [tmp_path / f"{name}.png"])
+        figure.save(fig, [tmp_path / f"{name}.png"])
         assert (tmp_path / f"{name}.png").stat().st_size > 5000
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from robustcurves import aggregate, io, models, stats, whitebox
+from robustcurves import aggregate, io, models, statistics, whitebox
 
 
 def threshold_oracle(thresholds):
@@ -186,7 +186,7 @@ def test_aggregate_and_claims_pair_regimes_by_fold():
                         )  # fmt: skip
     frame = pd.DataFrame(rows)
     claims = pd.DataFrame(
-        stats.whitebox_claims(frame, normal="normal", overfit="overfit", warmup=0, confidence=0.95)
+        statistics.whitebox_claims(frame, normal="normal", overfit="overfit", warmup=0, confidence=0.95)
     )
     assert claims["p_value"].between(0, 1).all()
     verdicts = dict(zip(claims["claim"].str.extract(r"white-box (\S+)")[0], claims["verdict"], strict=True))

@@ -37,6 +37,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from . import selection
 from .attacks.apgd import apgd_with_success
 from .attacks.cw import carlini_wagner_l2
 from .attacks.pgd import pgd_with_success
@@ -250,3 +251,27 @@ def whitebox(snapshots: Snapshots, x, y, *, epochs, seed: int, **settings) -> pd
         log.info("epoch %d: clean accuracy %.3f; median min eps (L2) of its correct images %s; masking %s",
                  epoch, first["clean_accuracy"], correct, first["masking"])  # fmt: skip
     return pd.DataFrame(rows).reindex(columns=COLUMNS)
+
+
+def fold_table(
+    snapshots: Snapshots,
+    x_test,
+    y_test,
+    *,
+    best: int,
+    samples: int,
+    every: int,
+    seed: int,
+    dataset: str,
+    fold,
+    **settings,
+) -> pd.DataFrame:
+    """`whitebox` of a fold: every `every`-th snapshot, the last and the `best`, on `samples` test images
+    drawn without the regime (`selection.fold_images`: both regimes of a fold face the same images, a
+    paired comparison); `best` marks the best epoch's rows. Settings as `evaluate_snapshot`'s."""
+    idx, image_seed = selection.fold_images(len(y_test), samples, seed, dataset, fold, "whitebox")
+    epochs = sorted({*selection.metric_epochs(snapshots.epochs, every), best})
+    log.info("white-box attacks on %d snapshots (%s), %d test images", len(epochs), epochs, len(idx))
+    table = whitebox(snapshots, x_test[idx], y_test[idx], epochs=epochs, seed=image_seed, **settings)
+    table["best"] = table["epoch"] == best
+    return table

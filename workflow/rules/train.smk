@@ -1,4 +1,4 @@
-# Training per dataset x regime x fold, with a snapshot after every epoch; then the best epoch.
+# Training per dataset x regime x fold, with a snapshot after every epoch (robustcurves/training.py).
 
 
 rule train:
@@ -26,21 +26,3 @@ rule train:
         compute=compute_params(),
     script:
         "../scripts/train.py"
-
-
-rule select_best:
-    input:
-        "results/{dataset}/{regime}/fold{fold}/history.csv",
-    output:
-        "results/{dataset}/{regime}/fold{fold}/best_epoch.json",
-    log:
-        "logs/select_best/{dataset}/{regime}/fold{fold}.log",
-    benchmark:
-        "logs/benchmarks/select_best/{dataset}/{regime}/fold{fold}.tsv"
-    conda:
-        ANALYSIS_ENV
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    script:
-        "../scripts/select_best.py"

@@ -2,14 +2,11 @@ from common import setup
 
 log = setup(snakemake)
 
-import pandas as pd
-
-from robustcurves import adversarial, data, io, metrics
+from robustcurves import adversarial, data, distances, io
 
 adv, attrs = adversarial.load(snakemake.input.adversarial)
 x = data.to_float(data.load(snakemake.input.data)["x_test"][adv["indices"]])
-d = metrics.distances(x, adv["x_adv"])
-table = pd.DataFrame({"index": adv["indices"], "label": adv["labels"], "success": adv["success"], **d})
+table = distances.table(x, adv)
 ok = table[table["success"]]
 log.info(
     "%s: %d/%d successful; mean L0 %.1f, L2 %.4f, Linf %.4f over successes",

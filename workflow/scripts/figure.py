@@ -4,11 +4,11 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from robustcurves import plots
+from robustcurves import figure
 
 w, p = snakemake.wildcards, snakemake.params
 summaries = {name: pd.read_csv(path) for name, path in snakemake.input.items()}
-plots.theme(p.style["context"])
-fig = plots.draw(w.figure, summaries, dataset=w.dataset, regimes=p.regimes, attack=p.attack)
-plots.save(fig, snakemake.output, dpi=p.style["dpi"])
+figure.theme(p.style["context"])
+fig = figure.draw(w.figure, summaries, dataset=w.dataset, regimes=p.regimes, attack=p.attack)
+figure.save(fig, snakemake.output, dpi=p.style["dpi"])
 log.info("wrote %s", ", ".join(snakemake.output))

@@ -2,10 +2,10 @@ from common import setup
 
 log = setup(snakemake)
 
-from robustcurves import data
+from robustcurves import data, prepare
 
 ds = snakemake.params.dataset
-dataset, source, checksum = data.prepare(ds["kind"], ds, snakemake.input[0] if snakemake.input else None)
+dataset, source, checksum = prepare.prepare(ds["kind"], ds, snakemake.input[0] if snakemake.input else None)
 log.info(
     "%s: %d train and %d test images of shape %s, %d classes (%s)",
     source,

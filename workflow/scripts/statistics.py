@@ -4,7 +4,7 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from robustcurves import aggregate, io, stats
+from robustcurves import aggregate, io, statistics
 
 p = snakemake.params
 
@@ -19,9 +19,9 @@ def stacked(name):
 evaluation, robustness = stacked("evaluation"), stacked("robustness")
 distances = pd.read_csv(snakemake.input.distances)
 s = p.statistics
-trends = stats.trend_table(evaluation, robustness, s["warmup"], s["confidence"])
+trends = statistics.trend_table(evaluation, robustness, s["warmup"], s["confidence"])
 io.write_csv(trends, snakemake.output.trends)
-claims = stats.claims(
+claims = statistics.claims(
     evaluation,
     robustness,
     distances,

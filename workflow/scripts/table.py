@@ -4,13 +4,13 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from robustcurves import tables
+from robustcurves import table
 
 w = snakemake.wildcards
-table = tables.distance_table(pd.read_csv(snakemake.input[0]), w.regime)
+distances = table.distance_table(pd.read_csv(snakemake.input[0]), w.regime)
 caption = (
     f"{w.dataset} {w.regime}: distance between clean and adversarial images per attack "
     "(successful attacks only)"
 )
-tables.write(table, snakemake.output.csv, snakemake.output.md, snakemake.output.tex, caption)
-log.info("%s", table.to_string())
+table.write(distances, snakemake.output.csv, snakemake.output.md, snakemake.output.tex, caption)
+log.info("%s", distances.to_string())

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from robustcurves import plots
+from robustcurves import figure
 
 
 def summary(rows, **fixed):
@@ -26,9 +26,9 @@ def headline_title(asr_normal, asr_overfit):
             rows.append({"regime": regime, "epoch": e, "attack": "clean", "quantity": "asr_given_correct",
                          "mean": float("nan"), "folds": 0})  # fmt: skip
     evaluation = pd.DataFrame(rows).assign(std=0.0)
-    fig = plots.headline(history, evaluation, "d", ["normal", "overfit"], attack="cw")
+    fig = figure.headline(history, evaluation, "d", ["normal", "overfit"], attack="cw")
     title = fig._suptitle.get_text()
-    plots.plt.close(fig)
+    figure.plt.close(fig)
     return title
 
 
@@ -42,8 +42,8 @@ def test_headline_names_the_lower_regime_only_where_the_shown_means_differ():
 
 @pytest.mark.parametrize("width", [4.0, 10.0])
 def test_titles_wrap_to_the_figure_width(width):
-    fig = plots.plt.figure(figsize=(width, 3))
-    plots._finish(fig, "a " * 80 + "\nsecond line")
+    fig = figure.plt.figure(figsize=(width, 3))
+    figure._finish(fig, "a " * 80 + "\nsecond line")
     lines = fig._suptitle.get_text().split("\n")
     assert len(lines) > 2 and max(map(len, lines)) <= max(30, int(width * 13))
-    plots.plt.close(fig)
+    figure.plt.close(fig)

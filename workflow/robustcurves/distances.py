@@ -1,12 +1,10 @@
-"""Per-attack distances and attack success rate: numpy only.
-
-The TensorFlow measures of a snapshot live in `measures`, so that the distance and report rules run
-in the light analysis environment without importing TensorFlow.
-"""
+"""The distances stage: per adversarial image, L0, L2 and Linf from its clean original. numpy only, so
+that the rule runs in the light analysis environment without Keras."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 # Perturbations below this are float noise from clipping, not changed pixels.
 CHANGE_TOL = 1e-6
@@ -30,6 +28,11 @@ def distances(x: np.ndarray, x_adv: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def attack_success_rate(pred: np.ndarray, y: np.ndarray) -> float:
-    """ASR = 1 - accuracy on the adversarial set; NaN for an empty set."""
-    return float(np.mean(pred != y)) if len(y) else float("nan")
+def table(x: np.ndarray, adversarial: dict) -> pd.DataFrame:
+    """One row per image of an adversarial set (`adversarial.load`'s arrays): its test index, label,
+    whether the attack succeeded, and its `distances` from its clean original, `x` (float32 in [0, 1],
+    the set's order)."""
+    return pd.DataFrame(
+        {"index": adversarial["indices"], "label": adversarial["labels"], "success": adversarial["success"]}
+        | distances(x, adversarial["x_adv"])
+    )

@@ -17,7 +17,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-from .stats import epoch_ranges
+from .statistics import epoch_ranges
 
 RATE = (0.0, 1.0)  # accuracy, ASR
 NONNEGATIVE = (0.0, None)  # losses, sensitivities, distances, CLEVER

@@ -78,7 +78,7 @@ def _lower_bound(v: np.ndarray, alpha: float) -> float:
 
     Flipping the signs of a set F of the values v - null reaches the observed mean or more exactly
     when mean(v[F]) ≤ null, so p(null) = (1 + #{F ≠ ∅: mean(v[F]) ≤ null}) / 2^n: the null is kept
-    from the K-th smallest subset mean on, K = floor(alpha · 2^n) (tests/test_stats.py checks this
+    from the K-th smallest subset mean on, K = floor(alpha · 2^n) (tests/test_statistics.py checks this
     against scipy's p). Means equal but for round-off are read from their smallest subset, so a
     bound that is one fold's value is that value exactly.
     """

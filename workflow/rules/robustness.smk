@@ -1,4 +1,5 @@
-# Per-snapshot robustness: CLEVER, loss sensitivity and empirical robustness; CLEVER per image too.
+# Per-snapshot robustness: CLEVER, loss sensitivity and empirical robustness; CLEVER per image too
+# (robustcurves/robustness.py).
 
 
 rule robustness:
