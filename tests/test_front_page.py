@@ -1,7 +1,10 @@
 """The report's front page answers at a glance: per claim its verdict after Holm, the adjusted p to 2
 significant digits and the effect with its interval, rounded; the full claims table one click away
-(issue 21). Fast: no workflow run, no browser (tests/test_report.py opens the built report)."""
+(issue 21). Fast: no workflow run; one test lays the table out in headless Chromium (tests/test_report.py
+opens the built report)."""
 
+import html
+import json
 import math
 import re
 
@@ -133,7 +136,10 @@ def test_the_effect_is_read_from_the_evidence():
 def rows_of(page: str) -> list[list[str]]:
     body = page[page.index("<tbody>") : page.index("</tbody>")]
     return [
-        [re.sub(r"<[^>]+>", "|", cell).strip("|") for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        [
+            re.sub(r"[|\s]*(<[^>]+>[|\s]*)+", "|", cell).strip("|")
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)
+        ]
         for row in re.findall(r"<tr>(.*?)</tr>", body)
     ]
 
@@ -145,17 +151,17 @@ def test_the_verdict_table_shows_claim_verdict_after_holm_p_and_effect():
     assert rows_of(page) == [
         [
             "In the normal regime, cw ASR rises as test accuracy rises",
-            "inconclusive|p 0.38||raw: supported",
-            "ρ +0.83 [+0.63, +0.96]",
+            "inconclusive|p 0.38|raw: supported",
+            "ρ +0.83|[+0.63, +0.96]",
         ],
         [
             "In the normal regime, cw ASR on correctly classified originals rises as test accuracy rises",
             "saturated",
             "constant in all 2 folds (≡ 0)",
         ],
-        ["In the overfit regime, cw ASR stays level", "inconclusive|p 1.0", "ρ +0.53 [−0.52, +0.92]"],
-        ["CLEVER is higher when overfitting", "supported|p 9.4e-05", "Δ +0.50 [+0.37, +0.64]"],
-        ["pgd ASR is lower when overfitting (more robust)", "inconclusive|p 0.042", "Δ +0.000 [−∞, +∞]"],
+        ["In the overfit regime, cw ASR stays level", "inconclusive|p 1.0", "ρ +0.53|[−0.52, +0.92]"],
+        ["CLEVER is higher when overfitting", "supported|p 9.4e-05", "Δ +0.50|[+0.37, +0.64]"],
+        ["pgd ASR is lower when overfitting (more robust)", "inconclusive|p 0.042", "Δ +0.000|[−∞, +∞]"],
         [
             "cw&#x27;s L2 is far smaller (&lt; half) than that of the Linf attacks",
             "supported",
@@ -178,5 +184,40 @@ def test_a_claims_table_without_holm_columns_still_reads():
     assert rows_of(page)[3] == [
         "CLEVER is higher when overfitting",
         "supported|p 9.4e-06",
-        "Δ +0.50 [+0.37, +0.64]",
+        "Δ +0.50|[+0.37, +0.64]",
     ]
+
+
+# The report's front-page column: Snakemake's report sets it in a 32rem (512 px) wide "prose" block
+# whatever the window's width; tests/test_report.py measures the table there, in the built report.
+COLUMN = """<html><body style="font: 14px/1.7 system-ui, sans-serif; margin: 12px">
+<div style="max-width: 32rem">{page}</div>
+<script>
+var lines = [];
+document.querySelectorAll("table.rc-verdicts td").forEach(function (cell) {{
+  var text = document.createRange();
+  text.selectNodeContents(cell);
+  lines.push([Math.round(text.getBoundingClientRect().height / parseFloat(getComputedStyle(cell).lineHeight)),
+              cell.textContent]);
+}});
+var table = document.querySelector("table.rc-verdicts").getBoundingClientRect();
+var out = document.createElement("pre");
+out.id = "lines";
+out.textContent = JSON.stringify({{lines: lines, width: table.width}});
+document.body.appendChild(out);
+</script></body></html>"""
+
+
+def test_in_the_report_column_no_cell_is_taller_than_a_few_lines(tmp_path):
+    """Claims as the statistics rule writes them (3-decimal intervals, raw verdicts beside Holm's) in
+    the report's column, laid out by headless Chromium."""
+    from test_report import MAX_LINES, browse, chromium
+
+    page = tmp_path / "front.html"
+    claims = CLAIMS.to_markdown(index=False)
+    page.write_text(COLUMN.format(page=report.front_page("mine", claims_md=claims, full_table=FULL)))
+    dom = browse(chromium(), page.as_uri(), "--dump-dom", "--window-size=1400,1200").stdout
+    dom = re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)
+    found = json.loads(html.unescape(re.search(r'<pre id="lines">(.*?)</pre>', dom, re.S).group(1)))
+    assert found["width"] <= 512 and len(found["lines"]) == 3 * len(CLAIMS)
+    assert max(n for n, _ in found["lines"]) <= MAX_LINES, found["lines"]

@@ -1,7 +1,10 @@
 """The report: HTML tables from the Markdown ones, the front page, and the built report opened in a
-real browser (headless Chromium), whose screenshot is kept in tests/artifacts/."""
+real browser (headless Chromium) at 1400 px, whose screenshot is kept in tests/artifacts/ with the
+verdict table's measured cells (the formatting itself: tests/test_front_page.py)."""
 
+import base64
 import html
+import json
 import os
 import re
 import shutil
@@ -129,18 +132,114 @@ def browse(binary, url, *args, timeout=120):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True)
 
 
+# The report at the width a reader's laptop gives it; a verdict-table cell may take this many lines
+# (Snakemake's report sets the front page in a 512 px column at any width; DejaVu Sans, as in CI).
+WIDTH, MAX_LINES = 1400, 3
+# Appended to a copy of the built report: once its JavaScript app has rendered the front page, measure
+# every cell of the verdict tables (rendered height, and the height of its text in lines), then click
+# the link to the full claims table and record what the content pane shows. The findings go into a
+# <pre> element with id rc-probe, which --dump-dom returns (chromium's dump cannot measure by itself).
+PROBE = """<script>
+(function () {
+  var found = {tables: []}, tries = 0;
+  function done() {
+    var pre = document.createElement("pre");
+    pre.id = "rc-probe";
+    pre.textContent = JSON.stringify(found);
+    document.body.appendChild(pre);
+  }
+  function measure() {
+    document.querySelectorAll("table.rc-verdicts").forEach(function (table) {
+      var box = table.getBoundingClientRect(), parent = table.parentElement.getBoundingClientRect();
+      var cells = [];
+      table.querySelectorAll("td").forEach(function (cell) {
+        var text = document.createRange();
+        text.selectNodeContents(cell);
+        cells.push({text: cell.textContent, height: cell.offsetHeight,
+                    text_height: text.getBoundingClientRect().height,
+                    line: parseFloat(getComputedStyle(cell).lineHeight)});
+      });
+      found.tables.push({left: box.left, right: box.right, parent_right: parent.right,
+                         viewport: window.innerWidth, cells: cells});
+    });
+    // the front page's column (the app centres it vertically: a window shorter than this clips its top)
+    found.height = document.querySelector(".rc-front").closest(".prose").parentElement.scrollHeight;
+  }
+  function poll() {
+    if (!document.querySelector("table.rc-verdicts")) {
+      if (++tries < 100) return setTimeout(poll, 100);
+      found.error = "no verdict table was rendered";
+      return done();
+    }
+    try { measure(); } catch (e) { found.error = String(e); }
+    var link = document.querySelector("a.rc-full-claims");
+    if (!link) return done();
+    link.click();
+    setTimeout(function () {
+      var frame = document.querySelector("iframe");
+      found.shown = frame ? frame.getAttribute("src") : null;
+      found.result = app.state.resultPath;
+      done();
+    }, 500);
+  }
+  poll();
+})();
+</script>"""
+
+
+def probe(binary, report_html, tmp_path) -> dict:
+    """What PROBE finds in `report_html` opened WIDTH pixels wide."""
+    page = report_html.read_text()
+    end = page.rindex("</body>")
+    probed = tmp_path / "probed.html"
+    probed.write_text(page[:end] + PROBE + page[end:])
+    dom = browse(binary, probed.as_uri(), "--dump-dom", f"--window-size={WIDTH},3000").stdout
+    found = re.search(
+        r'<pre id="rc-probe">(.*?)</pre>', re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)
+    )
+    assert found, "the probe wrote nothing: did the report's app start?"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def cell_text(cell: str) -> str:
+    return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", cell).split()))
+
+
+NUMBER = re.compile(r"[+−-]?(?:\d+\.\d+|∞|inf)")
+
+
+def numbers(text: str) -> list[float]:
+    return [float(n.replace("−", "-").replace("∞", "inf")) for n in NUMBER.findall(text)]  # ±inf too
+
+
 @pytest.mark.slow
 def test_report_opens_on_the_answer_in_a_real_browser(tiny_run, tmp_path):
     binary = chromium()
     snakemake(tiny_run, "--report", "report.html", "--configfile", TINY)
     url = (tiny_run / "report.html").as_uri()
-    dom = browse(binary, url, "--dump-dom").stdout
-    shot = tmp_path / "report.png"
-    browse(binary, url, f"--screenshot={shot}", "--window-size=1500,2200")
+    dom = browse(binary, url, "--dump-dom", f"--window-size={WIDTH},2200").stdout
+    found = probe(binary, tiny_run / "report.html", tmp_path)
     ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "report_front_cells.json").write_text(json.dumps(found, indent=1)[:200_000])
+    shot = tmp_path / "report.png"
+    height = int(min(max(found.get("height", 0) + 100, 1200), 8000))  # the whole front page
+    browse(binary, url, f"--screenshot={shot}", f"--window-size={WIDTH},{height}")
     shutil.copy(shot, ARTIFACTS / "report.png")
-    print(f"screenshot of the report: {ARTIFACTS / 'report.png'}")
+    print(f"screenshot of the report at {WIDTH} px: {ARTIFACTS / 'report.png'}")
     assert shot.stat().st_size > 50_000
+
+    # The verdict table, as the browser lays it out: within its column, no cell taller than a few lines.
+    assert "error" not in found, found.get("error")
+    (table,) = found["tables"]
+    assert table["right"] <= min(table["parent_right"], table["viewport"]) + 1, table
+    # lines of text: the text's box is its line boxes less the half-leading above the first and below
+    # the last (n lines measure n - 0.17 line heights here)
+    lines = [(round(c["text_height"] / c["line"]), c["text"]) for c in table["cells"]]
+    tall = [(n, text) for n, text in lines if n > MAX_LINES]
+    assert not tall, f"cells over {MAX_LINES} lines at {WIDTH} px: {tall}"
+    rows = [c for c in table["cells"] if c["height"] > MAX_LINES * c["line"] + 12]  # + padding, border
+    assert not rows, rows
+    print(f"verdict table: {len(lines)} cells, the tallest {max(n for n, _ in lines)} lines")
 
     # What the JavaScript app rendered (the data it starts from lies in <script> elements: cut them).
     rendered = re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)
@@ -148,15 +247,47 @@ def test_report_opens_on_the_answer_in_a_real_browser(tiny_run, tmp_path):
     assert "2 stratified folds" in rendered and "3 epochs" in rendered
     front = rendered[rendered.index("Dataset mnist5k") :]
     assert re.search(r'<img src="data:image/png;base64,[A-Za-z0-9+/]{1000}', front)  # the headline figure
+    # one row per claim of claims.csv: the claim, the verdict after Holm with its p to 2 significant
+    # digits, and the effect its evidence states, rounded
     claims = pd.read_csv(tiny_run / "results/mnist5k/tables/claims.csv")
-    table = front[front.index('<table class="rc-table">') : front.index("</table>")]
-    rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
-    cells = [[html.unescape(c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)] for row in rows]
+    verdicts = front[front.index('<table class="rc-table rc-verdicts">') : front.index("</table>")]
+    head = [cell_text(c) for c in re.findall(r"<th>(.*?)</th>", verdicts)]
+    assert head == ["claim", "verdict after Holm", "effect [one-sided 95% bounds]"]
+    rows = [
+        re.findall(r"<td[^>]*>(.*?)</td>", r, re.S) for r in re.findall(r"<tr>(.*?)</tr>", verdicts, re.S)
+    ]
+    assert len(rows) - 1 == len(claims)  # the header row
+    for (claim, verdict, effect), expected in zip(rows[1:], claims.itertuples(), strict=True):
+        assert cell_text(claim) == expected.claim
+        verdict, effect = cell_text(verdict), cell_text(effect)
+        assert verdict.startswith(expected.verdict_holm), (verdict, expected)
+        assert ("raw: " + expected.verdict in verdict) == (expected.verdict != expected.verdict_holm)
+        p = re.search(r"\bp (\S+)", verdict)
+        if np.isfinite(expected.p_holm):  # 2 significant digits of the Holm p: 9.4e-05, 0.042, 1.0
+            assert p and f"{float(p.group(1)):#.2g}" == p.group(1), verdict
+            assert np.isclose(float(p.group(1)), expected.p_holm, rtol=0.051), (verdict, expected)
+            assert re.search(r"\[\S+, \S+\]", effect), (effect, expected.evidence)  # its interval
+        else:
+            assert p is None, verdict
+        evidence = numbers(expected.evidence)
+        assert all(np.isclose(evidence, v, atol=0.0051).any() for v in numbers(effect)), (effect, expected)
+
+    # The full claims table is under Results, one click from the front page: the link shows it.
+    assert found["result"] == "results/mnist5k/tables/claims.html"
+    shown = found["shown"]
+    assert shown.startswith("data:text/html") and ";base64," in shown
+    full_table = tiny_run / "results/mnist5k/tables/claims.html"
+    assert base64.b64decode(shown.split(";base64,", 1)[1]) == full_table.read_bytes()
+    full = full_table.read_text()
+    cells = [
+        [html.unescape(c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", full, flags=re.S)
+    ]
     assert cells[0] == list(claims.columns)
     expected = claims.astype(str).to_numpy().tolist()
     assert len(cells) - 1 == len(expected)
-    for shown, row in zip(cells[1:], expected, strict=True):
-        assert len(shown) == len(row) and all(map(same_cell, shown, row)), (shown, row)
+    for shown_row, row in zip(cells[1:], expected, strict=True):
+        assert len(shown_row) == len(row) and all(map(same_cell, shown_row, row)), (shown_row, row)
     # the navigation the app builds: the Results menu, from which every figure is reachable
     assert "Results" in rendered and "mnist5k" in rendered
     for figure in ("headline", "training_curves", "accuracy_asr", "clever", "sensitivity_robustness"):

@@ -25,9 +25,10 @@ STYLE = """<style>
 .rc-table td.num { text-align: right; white-space: nowrap; }
 .rc-table tr:nth-child(even) td { background: #fbfbfc; }
 .rc-verdicts { width: 100%; font-size: 12px; }
-.rc-verdicts td:first-child { width: 52%; }
+.rc-verdicts td:first-child { width: 44%; }
 .rc-verdicts td.rc-verdict { white-space: nowrap; }
-.rc-verdicts .rc-effect { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.rc-verdicts .rc-effect { font-variant-numeric: tabular-nums; }
+.rc-verdicts .rc-effect span { white-space: nowrap; }
 .rc-verdicts .rc-sub { display: block; color: #57606a; font-size: 11px; font-weight: 400; }
 .rc-front p.rc-key { font-size: 12px; color: #57606a; margin-top: -1em; }
 </style>"""
@@ -193,8 +194,12 @@ def verdict_table(claims_md: str, dataset: str, full_table: str | None = None) -
         if raw is not None and row[col[raw]] != shown:
             cell += f'<span class="rc-sub">raw: {html.escape(row[col[raw]])}</span>'
         color = VERDICTS.get(shown, "inherit")
-        if values is not None:
-            effect = f'<span class="rc-effect">{kind + " " if kind else ""}{format_effect(*values)}</span>'
+        if values is not None:  # may break before the interval, never inside a number or the interval
+            estimate, interval = format_effect(*values).split(" ", 1)
+            effect = (
+                f'<span class="rc-effect"><span>{kind + " " if kind else ""}{estimate}</span> '
+                f"<span>{interval}</span></span>"
+            )
         else:
             effect = html.escape(text)
         out.append(
