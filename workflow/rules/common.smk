@@ -114,9 +114,11 @@ def dataset_outputs(dataset):
             "results/{dataset}/tables/claims.{ext}", dataset=dataset, ext=["csv", "md"]
         )
     if paper_dataset(dataset):
+        # the paper's tables and its figure statements beside ours (paper.smk)
         outputs += expand(
-            "results/{dataset}/tables/paper_comparison.{ext}",
+            "results/{dataset}/tables/{table}.{ext}",
             dataset=dataset,
+            table=["paper_comparison", "paper_figures"],
             ext=["csv", "md"],
         )
     return outputs

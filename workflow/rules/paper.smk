@@ -1,4 +1,5 @@
-# The paper's Tables 2-5 beside this run's distances, for datasets the paper used (docs/paper.md).
+# The paper beside this run, for datasets the paper used (docs/paper.md): its Tables 2–5 beside our
+# distances (paper_comparison), and what its text says of its figures beside our curves (paper_figures).
 
 
 rule paper_comparison:
@@ -31,3 +32,44 @@ rule paper_comparison:
         attacks={a: config["attacks"][a]["method"] for a in ATTACKS},
     script:
         "../scripts/paper_comparison.py"
+
+
+# What the paper's text says of its figures (paper_figures.csv) beside this run, with a verdict each.
+rule paper_figures:
+    input:
+        history=lambda wc: fold_outputs("history.csv", wc.dataset),
+        evaluation=lambda wc: fold_outputs("evaluation.csv", wc.dataset),
+        robustness=lambda wc: fold_outputs("robustness.csv", wc.dataset),
+        clever=lambda wc: fold_outputs("clever.csv", wc.dataset),
+    output:
+        csv=report(
+            "results/{dataset}/tables/paper_figures.csv",
+            caption="../report/paper_figures.rst",
+            category="{dataset}",
+            subcategory="paper comparison",
+        ),
+        md="results/{dataset}/tables/paper_figures.md",
+    log:
+        "logs/paper_figures/{dataset}.log",
+    benchmark:
+        "logs/benchmarks/paper_figures/{dataset}.tsv"
+    conda:
+        ANALYSIS_ENV
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    params:
+        paper=lambda wc: paper_dataset(wc.dataset),
+        # [regime, fold] of each input, in their order
+        fold_keys=fold_keys(),
+        regimes={
+            paper: STATISTICS[paper]
+            for paper in ("normal", "overfit")
+            if STATISTICS[paper] in REGIMES
+        },
+        cw=cw_attack(),
+        warmup=STATISTICS["warmup"],
+        confidence=STATISTICS["confidence"],
+        clever_radius=config["metrics"]["clever"]["radius"],
+    script:
+        "../scripts/paper_figures.py"
