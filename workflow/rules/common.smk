@@ -173,7 +173,7 @@ def prepare_input(wildcards):
 
 def archive_source(wildcards):
     """URL and checksum of an official archive: the config's, else the published defaults."""
-    from robustcurves.archives import DEFAULTS
+    from robustcurves.download import DEFAULTS
 
     ds = dataset_config(wildcards)
     if ds["kind"] not in DEFAULTS:
