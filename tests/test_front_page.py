@@ -157,7 +157,7 @@ def test_the_verdict_table_shows_claim_verdict_after_holm_p_and_effect():
         [
             "In the normal regime, cw ASR on correctly classified originals rises as test accuracy rises",
             "saturated",
-            "constant in all 2 folds (≡ 0)",
+            "constant in all 2 folds (≡&nbsp;0)",
         ],
         ["In the overfit regime, cw ASR stays level", "inconclusive|p 1.0", "ρ +0.53|[−0.52, +0.92]"],
         ["CLEVER is higher when overfitting", "supported|p 9.4e-05", "Δ +0.50|[+0.37, +0.64]"],

@@ -200,8 +200,8 @@ def verdict_table(claims_md: str, dataset: str, full_table: str | None = None) -
                 f'<span class="rc-effect"><span>{kind + " " if kind else ""}{estimate}</span> '
                 f"<span>{interval}</span></span>"
             )
-        else:
-            effect = html.escape(text)
+        else:  # "(≡ 0)" kept on one line
+            effect = html.escape(text).replace("≡ ", "≡&nbsp;")
         out.append(
             f"<tr><td>{html.escape(row[col['claim']])}</td>"
             f'<td class="rc-verdict" style="color: {color}; font-weight: 600">{cell}</td>'
