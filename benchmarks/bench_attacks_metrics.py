@@ -202,7 +202,7 @@ def check_art_fits(model, x, fits, *scores, radius: float) -> dict:
         collapsed_rejected=int(rejected_collapsed),
         sound=int(sound),
         sound_rejected=int(rejected_sound),
-        ks_pvalue=clever.KS_PVALUE,
+        ks_pvalue=clever.SETTINGS["ks_pvalue"],
     )
     return out
 
@@ -310,7 +310,7 @@ def bench_cw(model, x, y, art_images: int | None = None) -> dict:
         "images": len(x),
         "art_images": n,
         "art_params": {"batch_size": 50, "other": "ART defaults"},
-        "ours_params": {"line-search": cw_linesearch.DEFAULTS, "adam": cw.ADAM_DEFAULTS, "batch_size": 512},
+        "ours_params": {"line-search": cw_linesearch.DEFAULTS, "adam": cw.ADAM},
         "ours_first_call_s": trace_s,
         "speedup_line_search": res["art"]["s_per_image"] / res["line-search"]["s_per_image"],
         "agreement_line_search": cw_agreement(res["line-search"], res["art"]),

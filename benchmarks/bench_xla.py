@@ -23,18 +23,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "bench_xla.json"
-# our Adam CW at its defaults (robustcurves.attacks.cw.ADAM_DEFAULTS; written out so the parent process
-# never imports TensorFlow); `algorithm` said, since the default algorithm is line-search
-CW = {
-    "method": "cw",
-    "algorithm": "adam",
-    "confidence": 0.0,
-    "learning_rate": 0.2,
-    "binary_search_steps": 5,
-    "max_iter": 50,
-    "initial_const": 1.0,
-    "batch_size": 512,
-}
+sys.path.insert(0, str(ROOT / "workflow"))
+from robustcurves.config import attack_defaults  # noqa: E402  (no TensorFlow in the parent process)
+
+# our Adam CW at its defaults (the schema's); `algorithm` said, since the default algorithm is line-search
+CW = attack_defaults("cw", algorithm="adam")
 # 20 of the paper's 100 PGD iterations: the images/s of 100 are a fifth of these
 PGD = {"method": "pgd", "eps": 0.3, "eps_step": 0.1, "max_iter": 20, "batch_size": 512}
 FGSM = {"method": "fgsm", "eps": 0.3, "batch_size": 512}

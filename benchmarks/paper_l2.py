@@ -29,14 +29,14 @@ import real_data  # noqa: E402
 from real_data import ROOT  # noqa: E402
 
 from robustcurves import art_adapter, attacks, distances, models  # noqa: E402
-from robustcurves.attacks import cw  # noqa: E402
+from robustcurves.config import attack_defaults  # noqa: E402
 
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601, as PIL's convert("L")
 SETTINGS = {  # configs/cifar10-shared.yaml (FGSM, PGD)
     "fgsm": {"method": "fgsm", "eps": 0.3, "batch_size": 512},
     "pgd": {"method": "pgd", "eps": 0.3, "eps_step": 0.1, "max_iter": 100, "batch_size": 512},
     # our Adam CW at its defaults (cifar10-shared's CW when this was measured; docs/paper.md)
-    "cw": {"method": "cw", "algorithm": "adam", **cw.ADAM_DEFAULTS, "batch_size": 512},
+    "cw": attack_defaults("cw", algorithm="adam"),
 }
 ART_CW = {"confidence": 0.0, "batch_size": 50}  # everything else at ART 1.20.1's defaults
 # Table 2 (CIFAR-10, normal): mean, ± as printed

@@ -1,15 +1,10 @@
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
-import yaml
 from backends import OTHER, model_from, needs_other, on_backend, weights_arrays
 from scipy import stats
 
 from robustcurves import art_adapter, clever, models, robustness, weibull
-
-SCHEMA = Path(__file__).resolve().parent.parent / "workflow/schemas/config.schema.yaml"
 
 # ART's clever_u run with four seeds on the agreement test's model and samples (16-point batches) spreads
 # over 10%, 2% and 25% of the mean score on its three samples whose fits did not collapse (the fourth
@@ -153,19 +148,6 @@ def test_every_epoch_uses_the_same_clever_samples(tmp_path, rng):
     first, second = rob.drop(columns="epoch").to_dict("records")
     assert first == second and np.isfinite(first["clever"])
     assert {"clever_median", "clever_rejected", "clever_reasons", "degenerate"} <= set(rob.columns)
-
-
-def test_library_defaults_are_the_schemas():
-    # one home per default (issue 21): clever.DEFAULTS, which clever_scores and clever_checked read,
-    # holds the schema's metrics.clever defaults
-    schema = yaml.safe_load(SCHEMA.read_text())
-    defaults = {
-        k: v["default"]
-        for k, v in schema["properties"]["metrics"]["properties"]["clever"]["properties"].items()
-    }
-    defaults.pop("implementation")  # which CLEVER runs, not a setting of ours
-    assert defaults.pop("ks_pvalue") == clever.KS_PVALUE
-    assert {k: clever.DEFAULTS[k] for k in defaults} == defaults
 
 
 # --- the same CLEVER on another Keras backend (tests/backends.py) ----------------------------------

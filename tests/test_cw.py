@@ -1,3 +1,5 @@
+import inspect
+
 import keras
 import numpy as np
 import pytest
@@ -137,14 +139,19 @@ def test_config_schema_knows_the_algorithm():
 
 @pytest.mark.parametrize("algorithm", [None, "line-search", "adam"])
 def test_config_fills_each_algorithms_own_defaults(algorithm):
-    """A config that names only the algorithm gets that algorithm's library defaults, nothing else."""
-    from robustcurves.attacks import cw as cw_module
-
+    """A config that names only the algorithm gets that algorithm's defaults, the ones its function takes
+    when called without them, and nothing else."""
     attack = {"method": "cw"} if algorithm is None else {"method": "cw", "algorithm": algorithm}
     schema = ROOT / "workflow/schemas/config.schema.yaml"
     filled = defaults(schema, datasets={"d": {"kind": "mnist5k"}}, attacks={"a": attack})["attacks"]["a"]
-    expected = cw_module.DEFAULTS[algorithm or cw_module.DEFAULT_ALGORITHM]
+    function = carlini_wagner_l2 if algorithm == "adam" else carlini_wagner_l2_linesearch
+    expected = {
+        k: p.default
+        for k, p in inspect.signature(function).parameters.items()
+        if p.default is not p.empty and k != "clip"
+    }
     assert {k: filled[k] for k in expected} == expected
+    assert filled["algorithm"] == (algorithm or "line-search")
 
 
 # Cross-backend agreement (issue 23, item 4): the same snapshot weights and images under TensorFlow (this

@@ -14,6 +14,9 @@ import numpy as np
 # the Keras backends ART runs on here (TensorFlowV2Classifier); elsewhere our implementations run.
 # One home: the config validation refuses `implementation: art` on the others with the same list.
 from .config import ART_BACKENDS as BACKENDS
+from .config import default
+
+CLEVER = default("metrics", "clever")  # the config's CLEVER settings' defaults
 
 
 class ARTUnavailable(RuntimeError):
@@ -85,10 +88,10 @@ def clever(
     model,
     x: np.ndarray,
     *,
-    norm=2,
-    radius: float = 2.0,
-    nb_batches: int = 50,
-    batch_size: int = 64,
+    norm=CLEVER["norm"],
+    radius: float = CLEVER["radius"],
+    nb_batches: int = CLEVER["nb_batches"],
+    batch_size: int = CLEVER["batch_size"],
     pool_factor: int = 10,
     seed: int = 0,
     clip=(0.0, 1.0),

@@ -29,27 +29,18 @@ import numpy as np
 from keras import ops
 
 from . import backend, models, weibull
+from .config import default
 
 DUAL = {1: np.inf, 2: 2, np.inf: 1}
 CHUNK_POINTS = 4096  # points per compiled call; LeNet activations for these stay within a few caches
-# Weng et al.'s reference code (IBM/CLEVER-Robustness-Score, get_best_weibull_fit) calls a fit whose
-# K-S p-value is below this "ill-conditioned"
-KS_PVALUE = 0.001
 # A fitted Lipschitz estimate more than this many observed spreads above the largest maximum is the
 # collapse (location ~1e5x the maxima), not an extrapolation
 LOCATION_FACTOR = 10.0
-# The settings' defaults, the config schema's (metrics.clever; tests/test_clever.py keeps them equal):
-# clever_scores' and clever_checked's defaults come from here
-DEFAULTS = {
-    "norm": 2,
-    "radius": 2.0,
-    "nb_batches": 50,
-    "batch_size": 16,
-    "pool_factor": 10,
-    "seed": 0,
-    "clip": (0.0, 1.0),
-    "c_init": 1.0,
-}
+# The settings' defaults are the schema's metrics.clever (its ks_pvalue: Weng et al.'s reference code,
+# IBM/CLEVER-Robustness-Score, calls a fit whose K-S p-value is below it "ill-conditioned")
+SETTINGS = default("metrics", "clever")
+# ART's sampling settings, which the config does not expose
+POOL_FACTOR, CLIP, C_INIT = 10, (0.0, 1.0), 1.0
 
 
 def _norm(norm) -> float:
@@ -155,14 +146,14 @@ def clever_scores(
     model,
     x: np.ndarray,
     *,
-    norm=DEFAULTS["norm"],
-    radius: float = DEFAULTS["radius"],
-    nb_batches: int = DEFAULTS["nb_batches"],
-    batch_size: int = DEFAULTS["batch_size"],
-    pool_factor: int = DEFAULTS["pool_factor"],
-    seed: int = DEFAULTS["seed"],
-    clip=DEFAULTS["clip"],
-    c_init: float = DEFAULTS["c_init"],
+    norm=SETTINGS["norm"],
+    radius: float = SETTINGS["radius"],
+    nb_batches: int = SETTINGS["nb_batches"],
+    batch_size: int = SETTINGS["batch_size"],
+    pool_factor: int = POOL_FACTOR,
+    seed: int = 0,
+    clip=CLIP,
+    c_init: float = C_INIT,
 ) -> np.ndarray:
     """Untargeted CLEVER score of every sample of `x` (float32 NHWC in `clip`) for a logits `model`,
     exactly as ART computes it (no fit check: see `clever_checked`).
@@ -177,7 +168,7 @@ def clever_scores(
     return fits["score"].reshape(fits["shape"]).min(axis=1)
 
 
-def fit_check(maxima: np.ndarray, params: np.ndarray, ks_pvalue: float = KS_PVALUE) -> np.ndarray:
+def fit_check(maxima: np.ndarray, params: np.ndarray, ks_pvalue: float = SETTINGS["ks_pvalue"]) -> np.ndarray:
     """Why each reverse Weibull fit of batch maxima is rejected: "" (accepted), "location" or "ks".
 
     `maxima` (fits, batches) are the positive batch maxima, `params` the weibull_min (c, loc, scale)
@@ -203,9 +194,22 @@ def fit_check(maxima: np.ndarray, params: np.ndarray, ks_pvalue: float = KS_PVAL
     return np.where(far, "location", np.where(ks, "ks", ""))
 
 
-def clever_checked(model, x: np.ndarray, *, ks_pvalue: float = KS_PVALUE, **settings) -> dict:
-    """CLEVER scores of `x` as `clever_scores` computes them, with every fit checked (`fit_check`);
-    `settings` are clever_scores' keywords, those not given take their value from `DEFAULTS`.
+def clever_checked(
+    model,
+    x: np.ndarray,
+    *,
+    ks_pvalue: float = SETTINGS["ks_pvalue"],
+    norm=SETTINGS["norm"],
+    radius: float = SETTINGS["radius"],
+    nb_batches: int = SETTINGS["nb_batches"],
+    batch_size: int = SETTINGS["batch_size"],
+    pool_factor: int = POOL_FACTOR,
+    seed: int = 0,
+    clip=CLIP,
+    c_init: float = C_INIT,
+) -> dict:
+    """CLEVER scores of `x` as `clever_scores` computes them (the same keywords), with every fit checked
+    (`fit_check`).
 
     Returns per sample: `raw` (ART's score), `score` (NaN where the class that gives the minimum has
     a rejected fit) and `reason` ("" or why the minimising class's fit was rejected); and `fits` and
@@ -219,7 +223,10 @@ def clever_checked(model, x: np.ndarray, *, ks_pvalue: float = KS_PVALUE, **sett
             "fits": 0,
             "rejected_fits": 0,
         }
-    fits = _fits(model, x, **{**DEFAULTS, **settings})
+    fits = _fits(
+        model, x, norm=norm, radius=radius, nb_batches=nb_batches, batch_size=batch_size,
+        pool_factor=pool_factor, seed=seed, clip=clip, c_init=c_init,
+    )  # fmt: skip
     score = fits["score"].reshape(fits["shape"])
     argmin = score.argmin(axis=1)
     # only the minimising class's fit gives the score, so only it is checked: the multi-start refit

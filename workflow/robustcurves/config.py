@@ -1,12 +1,17 @@
 """Config validation with messages that name the offending key, not a dump of the schema, and the
-schema's defaults filled in: the validated config is the one source of every setting."""
+schema's defaults filled in: the validated config is the one source of every setting, and the schema
+the one home of every default, the library's included (`default`)."""
 
 from __future__ import annotations
 
 import copy
+import json
+from functools import cache
 from pathlib import Path
 
 import yaml
+
+SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -21,10 +26,7 @@ def check(config: dict, schema_path) -> dict:
     schema = yaml.safe_load(Path(schema_path).read_text())
     # Defaults first, in a pass of their own, so that no check runs before a default it depends on is
     # in place (a schema's keyword order is not an evaluation order).
-    for _ in _with_defaults(Draft202012Validator)(schema).iter_errors(config):
-        pass
-    if isinstance(config, dict) and isinstance(config.get("figures"), dict):
-        _inherit_figure_style(config["figures"], schema)
+    _fill_defaults(config, schema)
     errors = sorted(Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     problems = [
         f"  {'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: {_message(e)}" for e in errors
@@ -42,6 +44,46 @@ def check(config: dict, schema_path) -> dict:
 def defaults(schema_path, **given) -> dict:
     """The config that `given` (e.g. `datasets=...`) becomes once validated: the default run's."""
     return check(copy.deepcopy(given), schema_path)
+
+
+@cache
+def _schema() -> dict:
+    return yaml.safe_load(SCHEMA.read_text())
+
+
+@cache
+def _filled(given: str) -> dict:
+    config = json.loads(given)
+    _fill_defaults(config, _schema())
+    return config
+
+
+def default(*keys: str, **given):
+    """The schema's default of the setting at `keys` (a section, e.g. `default("metrics", "clever")`, or
+    one value), as validation fills it into a config holding `given`; a copy.
+
+    The library's functions take their settings' defaults from here, so that a setting has its default
+    in one place, the schema (tests/test_defaults.py holds the signatures to it).
+    """
+    value = _filled(json.dumps(given, sort_keys=True))
+    for key in keys:
+        value = value[key]
+    return copy.deepcopy(value)
+
+
+def attack_defaults(method: str, **given) -> dict:
+    """The settings that validation fills into an `attacks` entry of `method` holding `given` (CW's
+    `algorithm`, say): the method's own defaults, not the default run's attacks."""
+    return default("attacks", "_", attacks={"_": {"method": method, **given}})
+
+
+def _fill_defaults(config, schema: dict) -> None:
+    from jsonschema import Draft202012Validator
+
+    for _ in _with_defaults(Draft202012Validator)(schema).iter_errors(config):
+        pass
+    if isinstance(config, dict) and isinstance(config.get("figures"), dict):
+        _inherit_figure_style(config["figures"], schema)
 
 
 def _with_defaults(validator_class):

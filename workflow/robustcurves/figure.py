@@ -17,8 +17,10 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
+from .config import default
 from .statistics import epoch_ranges
 
+STYLE = default("figures")  # the schema's figure settings: dpi, context
 RATE = (0.0, 1.0)  # accuracy, ASR
 NONNEGATIVE = (0.0, None)  # losses, sensitivities, distances, CLEVER
 
@@ -168,11 +170,11 @@ def _finish(fig, title):
     return fig
 
 
-def theme(context: str = "paper") -> None:
+def theme(context: str = STYLE["context"]) -> None:
     sns.set_theme(context=context, style="whitegrid")
 
 
-def save(fig, paths, dpi: int = 150) -> None:
+def save(fig, paths, dpi: int = STYLE["dpi"]) -> None:
     """Write the figure to each path atomically (format from the extension)."""
     from .io import atomic_path
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import measures, selection
+from .config import default
 from .models import Snapshots, logits_fn, predict
 from .progress import Progress
 
@@ -189,16 +190,16 @@ def robustness_tables(
     scores are NaN). With `implementation: art` there is no check: score = raw, reason "".
     """
     from . import art_adapter
-    from .clever import KS_PVALUE, clever_checked
+    from .clever import clever_checked
 
     model = snapshots.model()
     forward = logits_fn(model)
-    clever = dict(clever)
-    if clever.get("norm") == "inf":
+    # settings not given (by callers outside the workflow: the config gives all) take the schema's
+    clever = {**default("metrics", "clever"), **clever}
+    if clever["norm"] == "inf":
         clever["norm"] = np.inf
-    # the library's own defaults, for callers outside the workflow (the config always gives both)
-    ks_pvalue = clever.pop("ks_pvalue", KS_PVALUE)
-    use_art = clever.pop("implementation", "batched") == "art"
+    ks_pvalue = clever.pop("ks_pvalue")
+    use_art = clever.pop("implementation") == "art"
     nan = float("nan")
     rows, per_image = [], []
     images = np.arange(len(x))

@@ -30,11 +30,14 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 
+from .config import default
+
 # |Spearman rho| below this counts as "level" (no monotone trend worth the name): the equivalence band.
 LEVEL = 0.5
 # The exact test enumerates 2^folds sign vectors.
 MAX_FOLDS = 20  # the config schema's most folds
 SNAPSHOT = ["regime", "fold", "epoch"]
+CONFIDENCE = default("statistics", "confidence")  # the schema's: statistics.confidence
 
 
 def _finite(values) -> np.ndarray:
@@ -95,7 +98,7 @@ def _lower_bound(v: np.ndarray, alpha: float) -> float:
     return float(means[order][first])
 
 
-def flip_interval(values, confidence: float = 0.95) -> tuple[float, float]:
+def flip_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """(low, high): the nulls neither one-sided sign-flip test rejects at 1 - confidence.
 
     Each bound is a one-sided `confidence` bound (together a 2·confidence - 1 interval, as in TOST),
@@ -110,7 +113,7 @@ def flip_interval(values, confidence: float = 0.95) -> tuple[float, float]:
     return _lower_bound(v, alpha), 0.0 - _lower_bound(-v, alpha)  # 0.0 -: no "-0.000"
 
 
-def fold_summary(values, confidence: float = 0.95) -> dict:
+def fold_summary(values, confidence: float = CONFIDENCE) -> dict:
     """{mean, low, high, folds, values} of per-fold values (NaNs dropped), the interval `flip_interval`'s."""
     v = _finite(values)
     low, high = flip_interval(v, confidence)
@@ -118,7 +121,7 @@ def fold_summary(values, confidence: float = 0.95) -> dict:
     return {"mean": mean, "low": low, "high": high, "folds": len(v), "values": v.tolist()}
 
 
-def trend(df: pd.DataFrame, value: str, warmup: int, confidence: float = 0.95) -> dict:
+def trend(df: pd.DataFrame, value: str, warmup: int, confidence: float = CONFIDENCE) -> dict:
     """Spearman correlation of `value` with the epoch after `warmup` epochs, per fold, then over folds.
 
     `df` has columns fold, epoch and `value`. A fold whose series is constant (an ASR saturated at 1,
@@ -144,7 +147,9 @@ def trend(df: pd.DataFrame, value: str, warmup: int, confidence: float = 0.95) -
     return ci | {"saturated": len(constant), "constant": sorted(set(constant))}
 
 
-def paired_difference(a: pd.DataFrame, b: pd.DataFrame, value: str, warmup: int, confidence=0.95) -> dict:
+def paired_difference(
+    a: pd.DataFrame, b: pd.DataFrame, value: str, warmup: int, confidence=CONFIDENCE
+) -> dict:
     """Mean over matched epochs (after warm-up) of a - b, per fold, then over folds (paired by fold).
 
     a, b: columns fold, epoch and finite `value` (NaN: not measured). Returns `fold_summary`'s dict.
@@ -155,7 +160,7 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, value: str, warmup: int,
     return fold_summary(per_fold.to_numpy(), confidence)
 
 
-def random_intercept(images: pd.DataFrame, confidence: float = 0.95) -> dict:
+def random_intercept(images: pd.DataFrame, confidence: float = CONFIDENCE) -> dict:
     """The mean of per-image paired differences with the fold as a random effect, and its interval.
 
     `images`: one row per image, columns fold and value (NaN: no pair, dropped). The model is
@@ -217,7 +222,7 @@ def pvalue(ci: dict, null: float, alternative: str) -> float:
     return float(stats.t.sf(t, ci["df"]) if alternative == "greater" else stats.t.cdf(t, ci["df"]))
 
 
-def decide(ci: dict, expect: str, confidence: float = 0.95) -> tuple[str, float]:
+def decide(ci: dict, expect: str, confidence: float = CONFIDENCE) -> tuple[str, float]:
     """(verdict, p) of a claim on `ci`: per-fold numbers (`ci["values"]`, from `trend`,
     `paired_difference` or `fold_summary`) or an image-level estimate (`random_intercept`); `pvalue`.
 
@@ -256,7 +261,7 @@ def holm(p) -> np.ndarray:
     return out
 
 
-def holm_verdicts(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+def holm_verdicts(table: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Add `p_holm` and `verdict_holm` to a claims table with `verdict` and `p_value` columns.
 
     A decided verdict (supported / not supported) whose adjusted p exceeds 1 - confidence becomes
@@ -311,7 +316,7 @@ def _row(claim: str, verdict: str, evidence: str, p: float = float("nan")) -> di
     return {"claim": claim, "verdict": verdict, "p_value": p, "evidence": evidence}
 
 
-def trend_table(evaluation: pd.DataFrame, robustness: pd.DataFrame, warmup: int, confidence=0.95):
+def trend_table(evaluation: pd.DataFrame, robustness: pd.DataFrame, warmup: int, confidence=CONFIDENCE):
     """Per regime and quantity (each attack's ASR and conditional ASR, clean accuracy, CLEVER …): the
     trend over epochs, leaving out degenerate snapshots."""
     evaluation, robustness = sound(evaluation), sound(robustness)
@@ -637,7 +642,7 @@ def claims(
     cw: str | None,
     linf_attacks: dict[str, float],
     warmup: int,
-    confidence: float = 0.95,
+    confidence: float = CONFIDENCE,
     whitebox: pd.DataFrame | None = None,
     clever: pd.DataFrame | None = None,
     images: pd.DataFrame | None = None,

@@ -41,6 +41,7 @@ from . import selection
 from .attacks.apgd import apgd_with_success
 from .attacks.cw import carlini_wagner_l2
 from .attacks.pgd import pgd_with_success
+from .config import default
 from .models import Snapshots, logits_fn, predict
 
 log = logging.getLogger(__name__)
@@ -48,15 +49,15 @@ log = logging.getLogger(__name__)
 LINF_ATTACKS = ("pgd", "apgd-ce", "apgd-dlr")
 ATTACKS = (*LINF_ATTACKS, "cw")
 WORST = "worst"
-GRID = (1 / 255, 2 / 255, 4 / 255, 8 / 255, 0.3)
 COLUMNS = [
     "epoch", "attack", "eps", "images", "attacked", "clean_accuracy", "robust_accuracy", "success_rate",
     "median_min_eps", "median_min_eps_correct", "median_l2", "median_min_l2", "median_min_l2_correct",
     "masking_gap_images", "masking_drop_images", "masking_apgd_below_pgd", "masking_not_growing", "masking",
 ]  # fmt: skip
-# A one-image difference between two attacks of equal strength is what a single random start or step
-# decides; two images on the default 20 (10 points) is the smallest gap that one image cannot make.
-MASKING_IMAGES = 2
+# The settings' defaults: the schema's whitebox section (its masking_images: a one-image difference between
+# two attacks of equal strength is what a single random start or step decides; two images on the default
+# 20 (10 points) is the smallest gap that one image cannot make)
+SETTINGS = default("whitebox")
 
 
 def censored_median(values: np.ndarray) -> float:
@@ -127,7 +128,9 @@ def minimal_eps(succeeds, x, y, grid, steps: int, seed: int):
 
 
 def masking_flags(
-    robust: dict[str, np.ndarray], raw_success: dict[str, np.ndarray], images: int = MASKING_IMAGES
+    robust: dict[str, np.ndarray],
+    raw_success: dict[str, np.ndarray],
+    images: int = SETTINGS["masking_images"],
 ) -> dict:
     """Gradient-masking counts and flags of one snapshot, in whole images.
 
@@ -161,15 +164,15 @@ def evaluate_snapshot(
     y,
     *,
     seed: int,
-    attacks=ATTACKS,
-    eps_grid=GRID,
-    bisection_steps: int = 3,
-    max_iter: int = 20,
-    pgd_step: float = 0.25,
-    restarts: int = 1,
-    masking_images: int = MASKING_IMAGES,
-    cw: dict | None = None,
-    batch_size: int = 1024,
+    attacks=SETTINGS["attacks"],
+    eps_grid=SETTINGS["eps_grid"],
+    bisection_steps: int = SETTINGS["bisection_steps"],
+    max_iter: int = SETTINGS["max_iter"],
+    pgd_step: float = SETTINGS["pgd_step"],
+    restarts: int = SETTINGS["restarts"],
+    masking_images: int = SETTINGS["masking_images"],
+    cw: dict = SETTINGS["cw"],
+    batch_size: int = SETTINGS["batch_size"],
 ) -> list[dict]:
     """Rows (without the epoch) for one model: one per L∞ attack (and `worst`) and grid eps, one for CW.
 
@@ -204,7 +207,7 @@ def evaluate_snapshot(
                          "median_min_eps": float(np.median(m)) if n else np.nan,
                          "median_min_eps_correct": censored_median(m[idx])})  # fmt: skip
     if "cw" in attacks:
-        rows.append({**base, "attack": "cw", **cw_measures(model, x, y, correct, cw or {})})
+        rows.append({**base, "attack": "cw", **cw_measures(model, x, y, correct, cw)})
     return [{**r, **flags} for r in rows]
 
 

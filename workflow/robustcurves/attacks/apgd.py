@@ -32,9 +32,11 @@ import numpy as np
 from keras import ops
 
 from .. import backend
+from ..config import attack_defaults
 
 MOMENTUM, RHO = 0.75, 0.75
 LOSSES = ("ce", "dlr")
+APGD = attack_defaults("apgd")  # the schema's settings
 
 
 def checkpoint_schedule(max_iter: int) -> list[int]:
@@ -242,10 +244,10 @@ def apgd_with_success(
     *,
     seed: int,
     eps,
-    loss: str = "ce",
-    max_iter: int = 100,
-    restarts: int = 1,
-    batch_size: int = 512,
+    loss: str = APGD["loss"],
+    max_iter: int = APGD["max_iter"],
+    restarts: int = APGD["restarts"],
+    batch_size: int = APGD["batch_size"],
     clip=(0.0, 1.0),
 ) -> tuple[np.ndarray, np.ndarray]:
     """(x_adv, success): APGD adversarials and whether each image was misclassified at some iterate.
@@ -275,6 +277,8 @@ def apgd_with_success(
     return adv, success
 
 
-def apgd(model, x, y, *, seed: int, eps, loss: str = "ce", max_iter: int = 100, **settings):
+def apgd(
+    model, x, y, *, seed: int, eps, loss: str = APGD["loss"], max_iter: int = APGD["max_iter"], **settings
+):
     """APGD-CE (`loss: ce`) or APGD-DLR (`loss: dlr`) adversarials; `eps` a scalar or one per image."""
     return apgd_with_success(model, x, y, seed=seed, eps=eps, loss=loss, max_iter=max_iter, **settings)[0]

@@ -2,7 +2,8 @@
 
 Two algorithms (config `algorithm`): `line-search`, ART 1.20.1's CarliniL2Method batched (cw_linesearch.py,
 the one the paper ran), and `adam` (this module), the authors' reference algorithm. Each has its own
-defaults (`DEFAULTS`); a config key overrides only that setting of the chosen algorithm.
+defaults (the schema's, `config.attack_defaults`); a config key overrides only that setting of the chosen
+algorithm.
 
 `adam`, as in the authors' reference code: x_adv = (tanh(w + delta) + 1) / 2 scaled to the valid
 range, Adam on delta, loss ||x_adv - x||^2 + c * max(Z_y - max_{i != y} Z_i + confidence, 0), a
@@ -19,6 +20,7 @@ import numpy as np
 from keras import ops
 
 from .. import art_adapter, backend
+from ..config import attack_defaults
 from . import cw_linesearch
 from .chunks import in_chunks
 
@@ -26,16 +28,10 @@ BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Adam's usual constants
 TANH_SHRINK = 0.999999  # keeps arctanh finite at the range's ends
 NO_BOUND = 1e10
 
-ADAM_DEFAULTS = {
-    "confidence": 0.0,
-    "learning_rate": 0.2,
-    "binary_search_steps": 5,
-    "max_iter": 50,
-    "initial_const": 1.0,
-}
-DEFAULTS = {"adam": ADAM_DEFAULTS, "line-search": cw_linesearch.DEFAULTS}
-# Near-minimal on real CIFAR-10 (ART's L2, measured: benchmarks/README.md); Adam at its defaults is not.
-DEFAULT_ALGORITHM = "line-search"
+# The schema's CW settings for the algorithm the config names; its default algorithm is line-search:
+# near-minimal on real CIFAR-10 (ART's L2, measured: benchmarks/README.md), Adam at its defaults is not.
+CW = attack_defaults("cw")
+ADAM = attack_defaults("cw", algorithm="adam")
 
 
 # Cached per (model, settings): attacking every snapshot (one model, new weights) compiles once. The
@@ -126,12 +122,12 @@ def carlini_wagner_l2(
     x: np.ndarray,
     y: np.ndarray,
     *,
-    confidence: float = ADAM_DEFAULTS["confidence"],
-    learning_rate: float = ADAM_DEFAULTS["learning_rate"],
-    binary_search_steps: int = ADAM_DEFAULTS["binary_search_steps"],
-    max_iter: int = ADAM_DEFAULTS["max_iter"],
-    initial_const: float = ADAM_DEFAULTS["initial_const"],
-    batch_size: int = 512,
+    confidence: float = ADAM["confidence"],
+    learning_rate: float = ADAM["learning_rate"],
+    binary_search_steps: int = ADAM["binary_search_steps"],
+    max_iter: int = ADAM["max_iter"],
+    initial_const: float = ADAM["initial_const"],
+    batch_size: int = ADAM["batch_size"],
     clip=(0.0, 1.0),
 ) -> np.ndarray:
     """Untargeted CW-L2 adversarials for images `x` (float32 NHWC in `clip`) with true labels `y`.
@@ -154,31 +150,35 @@ def carlini_wagner_l2(
     return in_chunks(attack, batch_size, x, np.asarray(y, np.int64), name="CW-L2")
 
 
-def cw(model, x, y, *, seed: int, implementation: str = "batched", algorithm: str | None = None, **settings):
+def cw(
+    model,
+    x,
+    y,
+    *,
+    seed: int,
+    implementation: str = CW["implementation"],
+    algorithm: str = CW["algorithm"],
+    **settings,
+):
     """CW-L2 by config: ours (`implementation: batched`) with `algorithm` line-search or adam, or ART's own
     `CarliniL2Method` (`implementation: art`, which is the line-search algorithm).
 
-    Settings not given take the chosen algorithm's defaults (`DEFAULTS`; ART's own for `art`).
+    Settings not given take the chosen algorithm's defaults (the schema's; ART's own for `art`).
     """
     if implementation == "art":
-        if algorithm not in (None, "line-search"):
+        if algorithm != "line-search":
             raise ValueError(
                 f"attacks.cw: ART's CarliniL2Method is the line-search algorithm, not {algorithm!r}"
             )
         return art_adapter.generate("cw", model, x, y, settings, seed)
     if implementation != "batched":
         raise ValueError(f"attacks.cw: unknown implementation {implementation!r}; choose batched or art")
-    algorithm = algorithm or DEFAULT_ALGORITHM
     if algorithm == "line-search":
         return cw_linesearch.carlini_wagner_l2_linesearch(model, x, y, **settings)
     if algorithm != "adam":
-        raise ValueError(f"attacks.cw: unknown algorithm {algorithm!r}; choose {' or '.join(DEFAULTS)}")
-    # the schema fills line-search's defaults for these; any other value means a misconfiguration
-    extra = sorted(
-        k
-        for k in ("max_halving", "max_doubling")
-        if settings.pop(k, DEFAULTS["line-search"][k]) != DEFAULTS["line-search"][k]
-    )
+        raise ValueError(f"attacks.cw: unknown algorithm {algorithm!r}; choose line-search or adam")
+    # the schema fills its defaults for these whatever the algorithm; any other value is a misconfiguration
+    extra = sorted(k for k in ("max_halving", "max_doubling") if settings.pop(k, ADAM[k]) != ADAM[k])
     if extra:
         raise ValueError(f"attacks.cw: {', '.join(extra)} apply to algorithm line-search only, not adam")
     return carlini_wagner_l2(model, x, y, **settings)

@@ -33,20 +33,14 @@ import numpy as np
 from keras import ops
 
 from .. import backend
+from ..config import attack_defaults
 from .chunks import in_chunks
 
 TANH_SMOOTHER = 0.999999  # ART's _tanh_smoother
 C_UPPER_BOUND = 10e10  # ART's _c_upper_bound: an image whose c reaches it stops
 
-DEFAULTS = {  # ART 1.20.1's CarliniL2Method defaults
-    "confidence": 0.0,
-    "learning_rate": 0.01,
-    "binary_search_steps": 10,
-    "max_iter": 10,
-    "initial_const": 0.01,
-    "max_halving": 5,
-    "max_doubling": 5,
-}
+# The schema's line-search settings: ART 1.20.1's CarliniL2Method defaults (tests/test_presets.py)
+DEFAULTS = attack_defaults("cw", algorithm="line-search")
 
 
 def to_tanh(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -260,7 +254,7 @@ def carlini_wagner_l2_linesearch(
     initial_const: float = DEFAULTS["initial_const"],
     max_halving: int = DEFAULTS["max_halving"],
     max_doubling: int = DEFAULTS["max_doubling"],
-    batch_size: int = 512,
+    batch_size: int = DEFAULTS["batch_size"],
     clip=(0.0, 1.0),
 ) -> np.ndarray:
     """Untargeted CW-L2 adversarials, ART's algorithm, for images `x` (float32 NHWC in `clip`), labels `y`.

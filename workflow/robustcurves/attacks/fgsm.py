@@ -17,6 +17,9 @@ import numpy as np
 from keras import ops
 
 from .. import art_adapter, backend
+from ..config import attack_defaults
+
+FGSM = attack_defaults("fgsm")  # the schema's settings
 
 
 @lru_cache(maxsize=16)
@@ -40,7 +43,9 @@ def _attack_fn(model, input_shape, *, clip):
     return backend.trace_any_batch(fn, image, np.zeros(1, np.int64), np.zeros(1, np.float32))
 
 
-def fgsm_batched(model, x, y, *, eps: float, batch_size: int = 512, clip=(0.0, 1.0)) -> np.ndarray:
+def fgsm_batched(
+    model, x, y, *, eps: float, batch_size: int = FGSM["batch_size"], clip=(0.0, 1.0)
+) -> np.ndarray:
     """Our FGSM: x + eps · sign(∇x CE(x, y)), clipped; `batch_size` images per compiled call."""
     x = np.asarray(x, np.float32)
     y = np.asarray(y, np.int64)
@@ -56,7 +61,16 @@ def fgsm_batched(model, x, y, *, eps: float, batch_size: int = 512, clip=(0.0, 1
     return np.concatenate(out).astype(np.float32)
 
 
-def fgsm(model, x, y, *, seed: int, eps: float, batch_size: int = 32, implementation: str | None = None):
+def fgsm(
+    model,
+    x,
+    y,
+    *,
+    seed: int,
+    eps: float,
+    batch_size: int = FGSM["batch_size"],
+    implementation: str | None = None,
+):
     """FGSM by config: ART's (`art`) or ours (`batched`); unset: by backend (`attacks.use_art`)."""
     from . import use_art
 

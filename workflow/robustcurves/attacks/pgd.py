@@ -22,7 +22,10 @@ import numpy as np
 from keras import ops
 
 from .. import art_adapter, backend
+from ..config import attack_defaults
 from .apgd import loss_gradient, per_image_eps, random_start, run_batched, where_rows
+
+PGD = attack_defaults("pgd")  # the schema's settings
 
 
 @lru_cache(maxsize=16)
@@ -68,9 +71,9 @@ def pgd_with_success(
     seed: int,
     eps,
     eps_step,
-    max_iter: int = 100,
-    num_random_init: int = 1,
-    batch_size: int = 512,
+    max_iter: int = PGD["max_iter"],
+    num_random_init: int = PGD["num_random_init"],
+    batch_size: int = PGD["batch_size"],
     clip=(0.0, 1.0),
     last: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -109,6 +112,5 @@ def pgd(model, x, y, *, seed: int, implementation: str | None = None, **settings
 
     if use_art("PGD", implementation):
         return art_adapter.generate("pgd", model, x, y, settings, seed)
-    settings.setdefault("num_random_init", 0)  # ART's default: start at the image
     # the paper protocol's PGD is ART's: the last iterate (its L∞ is eps, its L2 that of 100 steps)
     return pgd_with_success(model, x, y, seed=seed, last=True, **settings)[0]
