@@ -63,8 +63,15 @@ def resnet20(input_shape, classes: int) -> keras.Model:
     """ResNet-20 for CIFAR (He et al. 2016, "Deep Residual Learning for Image Recognition", §4.2):
     a 3x3 convolution, then 3 stages x 3 basic blocks of 16/32/64 filters (stride 2 entering stages 2
     and 3, parameter-free option-A shortcuts), global average pooling, a dense layer; batch
-    normalisation after every convolution; 0.27 M parameters at 10 classes. Outputs logits."""
+    normalisation after every convolution; 0.27 M parameters at 10 classes. Outputs logits.
+
+    The moving statistics follow the batches with momentum 0.9 (Torch's 0.1, as in the authors'
+    fb.resnet.torch), not Keras's 0.99: each snapshot's statistics then belong to its own epoch's
+    weights, also on a small dataset with few steps per epoch."""
     layers = keras.layers
+
+    def norm(x):
+        return layers.BatchNormalization(momentum=0.9)(x)
 
     def conv(x, filters, strides=1):
         return layers.Conv2D(
@@ -72,12 +79,12 @@ def resnet20(input_shape, classes: int) -> keras.Model:
         )(x)
 
     inputs = keras.Input(shape=tuple(input_shape))
-    x = layers.ReLU()(layers.BatchNormalization()(conv(inputs, 16)))
+    x = layers.ReLU()(norm(conv(inputs, 16)))
     for stage, filters in enumerate((16, 32, 64)):
         for block in range(3):
             strides = 2 if stage and not block else 1
-            y = layers.ReLU()(layers.BatchNormalization()(conv(x, filters, strides)))
-            y = layers.BatchNormalization()(conv(y, filters))
+            y = layers.ReLU()(norm(conv(x, filters, strides)))
+            y = norm(conv(y, filters))
             shortcut = _ShortcutA(filters)(x) if strides > 1 else x
             x = layers.ReLU()(layers.Add()([shortcut, y]))
     x = layers.GlobalAveragePooling2D()(x)
