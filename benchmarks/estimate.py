@@ -56,23 +56,17 @@ SCALED = ("split", "train", "craft", "distances", "evaluate", "robustness", "whi
 FORWARD = 1 / 3
 
 
-def lenet5_macs(shape, classes: int) -> float:
-    """Multiply-accumulates of one forward pass of `models.lenet5` on an image of `shape` (H, W, C).
+@lru_cache(maxsize=32)
+def model_macs(model: str, shape: tuple, classes: int) -> float:
+    """Multiply-accumulates of one forward pass of the dataset's `model` on an image of `shape` (H, W, C),
+    counted from the built model's layers (`models.macs`): the unit of every Keras rule's cost.
 
-    The unit of every TensorFlow rule's cost. Not pixels: only the first convolution grows with the
-    channels, so CIFAR-10's 3x the pixels of mnist5k cost 1.6x, and STL-10's 27x cost 21x.
+    Not pixels: in LeNet-5 only the first convolution grows with the channels, so CIFAR-10's 3x the
+    pixels of mnist5k cost 1.6x, and STL-10's 27x cost 21x; a ResNet-20 costs 62x a LeNet-5 at 32x32x3.
     """
-    h, w, c = shape
-    macs = 0
-    for filters in (6, 16):  # 5x5 valid convolutions, each followed by a 2x2 max-pool
-        h, w = h - 4, w - 4
-        macs += h * w * filters * 25 * c
-        h, w, c = h // 2, w // 2, filters
-    width = h * w * c
-    for units in (120, 84, classes):
-        macs += width * units
-        width = units
-    return float(macs)
+    from robustcurves import models
+
+    return models.macs(models.build(model, tuple(shape), classes))
 
 
 class EstimateError(ValueError):
@@ -220,7 +214,8 @@ def units(job: dict, config: dict, facts: dict[str, dict]) -> tuple[str, float]:
     if rule not in SCALED:
         return rule, 1.0
     f = facts[w["dataset"]]
-    image = lenet5_macs(f["shape"], f["classes"])
+    model = config["datasets"][w["dataset"]].get("model", config["model"])
+    image = model_macs(model, f["shape"], f["classes"])
     n_train, n_test, epochs = f["train"], f["test"], config["epochs"]
     attacked = min(config["attack"]["samples"], n_test)
     if rule == "split":
@@ -255,12 +250,14 @@ def units(job: dict, config: dict, facts: dict[str, dict]) -> tuple[str, float]:
 
 def jobs(config: dict, facts: dict[str, dict]) -> list[dict]:
     """Every job of `config` that leaves a benchmark file (`dry_run`: `all` does no work), as {rule, key,
-    units}."""
+    units, dataset}."""
     out = []
     for job in dry_run(config):
         if job["benchmark"]:
             key, cost = units(job, config, facts)
-            out.append({"rule": job["rule"], "key": key, "units": cost})
+            out.append(
+                {"rule": job["rule"], "key": key, "units": cost, "dataset": job["wildcards"].get("dataset")}
+            )
     return out
 
 

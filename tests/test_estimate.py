@@ -119,7 +119,7 @@ def test_cost_models_scale_with_the_work():
     cw = copy.deepcopy(config)
     cw["attacks"]["cw"]["max_iter"] *= 4
     f = facts["mnist5k"]
-    image = estimate.lenet5_macs(f["shape"], f["classes"])
+    image = estimate.model_macs("lenet5", f["shape"], f["classes"])
     forward = estimate.FORWARD * f["test"] * image  # choosing the attack set
     attack = units(config, "craft", "cw") - forward
     steps = config["attacks"]["cw"]["binary_search_steps"] * config["attacks"]["cw"]["max_iter"]
@@ -130,25 +130,22 @@ def test_cost_models_scale_with_the_work():
     stl["datasets"] = {"stl10": {"kind": "stl10"}}
     # 96x96x3 against mnist5k's 32x32x1: 27 times the pixels, but a LeNet-5 pass costs 21.4 times as much
     per_image = units(stl, "robustness") / units(config, "robustness")
-    assert per_image == pytest.approx(estimate.lenet5_macs((96, 96, 3), 10) / image)
+    assert per_image == pytest.approx(estimate.model_macs("lenet5", (96, 96, 3), 10) / image)
     assert per_image == pytest.approx(21.4, abs=0.05)
 
 
-def test_the_cost_unit_is_the_networks_multiply_accumulates():
-    """`lenet5_macs` counts the layers `models.lenet5` builds, at every shape the pipeline meets."""
-    from robustcurves import models
-
-    for shape in ((32, 32, 1), (32, 32, 3), (96, 96, 3), (28, 28, 1)):
-        model = models.lenet5(shape, 10)
-        macs = 0
-        for layer in model.layers:
-            out = layer.output.shape
-            if layer.__class__.__name__ == "Conv2D":
-                kh, kw, cin, cout = layer.kernel.shape
-                macs += out[1] * out[2] * cout * kh * kw * cin
-            elif layer.__class__.__name__ == "Dense":
-                macs += layer.kernel.shape[0] * layer.kernel.shape[1]
-        assert estimate.lenet5_macs(shape, 10) == macs
+def test_the_cost_unit_is_the_models_own_multiply_accumulates():
+    """The dataset's model sets the unit: LeNet-5's figure as the estimate had it before models were
+    configurable (the hand count: tests/test_models.py), ResNet-20's 62x at CIFAR-10's shape."""
+    lenet = 28 * 28 * 6 * 75 + 10 * 10 * 16 * 150 + 400 * 120 + 120 * 84 + 84 * 10
+    assert estimate.model_macs("lenet5", (32, 32, 3), 10) == lenet
+    config = calibration_config()
+    config["datasets"] = {"cifar10": {"kind": "cifar10"}, "resnet": {"kind": "cifar10", "model": "resnet20"}}
+    facts = {n: estimate.dataset_facts(n, d) for n, d in config["datasets"].items()}
+    train = {j["dataset"]: j["units"] for j in estimate.jobs(config, facts) if j["rule"] == "train"}
+    ratio = estimate.model_macs("resnet20", (32, 32, 3), 10) / lenet
+    assert ratio == pytest.approx(62.2, abs=0.05)
+    assert train["resnet"] / train["cifar10"] == pytest.approx(ratio)
 
 
 def test_jobs_are_the_ones_snakemake_plans():
