@@ -59,6 +59,15 @@ def broken(**changes):
         ),
         ({"datasets__mine": {"kind": "arrays"}}, "datasets.mine: 'path' is a required property"),
         ({"metrics__every": 0}, "metrics.every: 0 is less than the minimum of 1"),
+        (
+            {"model": "vgg16"},
+            "model: 'vgg16' is not lenet5, resnet20, module:function or path/to/file.py:function",
+        ),
+        ({"datasets__mnist5k__model": "mypkg.build"}, "datasets.mnist5k.model: 'mypkg.build' is not lenet5"),
+        (
+            {"regimes__fast": {"learning_rate": 0.1, "optimizer": "rmsprop"}},
+            "regimes.fast.optimizer: 'rmsprop' is not one of",
+        ),
         ({"datasets": None}, "(top level): 'datasets' is a required property"),
         ({"attacks__pgd": {"eps": 0.1}}, "attacks.pgd: 'method' is a required property"),
         ({"figures__clever": {"dpi": 0}}, "figures.clever.dpi: 0 is less than the minimum of 1"),
@@ -162,6 +171,12 @@ NO_DEFAULT = {
     "archive",
     "method",
     "learning_rate@$defs",
+    # a dataset's regime overrides and model: unset, the regime's and the global model hold
+    "optimizer@$defs",
+    "momentum@$defs",
+    "weight_decay@$defs",
+    "augment@$defs",
+    "model@properties",
     "dpi@$defs",
     "context@$defs",
     # FGSM's and PGD's: ART's on tensorflow, ours elsewhere, filled in by robustcurves/config.py

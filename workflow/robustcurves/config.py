@@ -122,6 +122,8 @@ def _message(error) -> str:
         return f"unknown key {', '.join(map(repr, extra))}" + (
             f" (allowed: {', '.join(allowed)})" if allowed else ""
         )
+    if error.validator == "pattern" and "x-message" in error.schema:  # the schema's own words
+        return f"{error.instance!r} is {error.schema['x-message']}"
     if error.validator == "pattern" and isinstance(error.instance, str):
         return f"{error.instance!r} is not a valid name (letters, digits, _ and -, starting with a letter)"
     return error.message
