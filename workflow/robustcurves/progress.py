@@ -1,5 +1,5 @@
 """Progress of a long job for its log: done/total, rate and ETA, so `tail -f` on the log says when the
-job will finish (README "Watching a run")."""
+job will finish (docs/running.md, "Watching a run")."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ STATISTICS = config["statistics"]
 CLAIMS = STATISTICS["normal"] in REGIMES and STATISTICS["overfit"] in REGIMES
 FOLD_DIR = "results/{dataset}/{regime}/fold{fold}"
 COMPUTE = config["compute"]
-# the Keras jobs' conda env (--use-conda): TensorFlow's CPU or CUDA build, or JAX's (README "GPU")
+# the Keras jobs' conda env (--use-conda): TensorFlow's CPU or CUDA build, or JAX's (docs/gpu.md)
 TF_ENV = "../../envs/{}.yaml".format(
     "jax"
     if COMPUTE["backend"] == "jax"
