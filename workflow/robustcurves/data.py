@@ -11,9 +11,6 @@ import numpy as np
 from .io import read_h5, write_h5
 
 KEYS = ("x_train", "y_train", "x_test", "y_test")
-# LeNet-5's two valid 5x5 convolutions, each followed by a 2x2 pooling, need a side of at least 16:
-# 16 -> 12 -> 6 -> 2 -> 1 (models.lenet5; tests/test_data.py builds it at this size).
-MIN_SIDE = 16
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +70,12 @@ def validate(arrays: dict, source: str) -> dict:
 
 
 def trainable(dataset: dict, source: str) -> dict:
-    """What a user's validated arrays need before LeNet-5 trains on them (official archives have it).
+    """What a user's validated arrays need before a network trains on them (official archives have it).
 
     Labels that are not 0..C-1 with every class present in training (1..10, or with gaps) are
     renumbered 0..C-1 in sorted order, named by `class_names[value]` (the value itself unless the
-    file names it); a test label no training image has, a single class, or images smaller than
-    MIN_SIDE are refused (docs/datasets.md).
+    file names it); a test label no training image has, or a single class, is refused
+    (docs/datasets.md). Whether the images are large enough is the model's to say (models.build).
     """
     out = dict(dataset)
     values = np.unique(out["y_train"])
@@ -106,12 +103,6 @@ def trainable(dataset: dict, source: str) -> dict:
         else:
             log.warning("%s: classes 0..%d only: keeping their names", source, len(values) - 1)
         out["class_names"] = names
-    height, width = out["x_train"].shape[1:3]
-    if min(height, width) < MIN_SIDE:
-        raise DatasetError(
-            f"{source}: images of {height}x{width} are too small for LeNet-5 (two 5x5 convolutions, each "
-            f"followed by a 2x2 pooling): need at least {MIN_SIDE}x{MIN_SIDE}; pad or resize them"
-        )
     return out
 
 
