@@ -92,7 +92,16 @@ def render_front_page(config: dict, workdir):
         os.chdir(cwd)
 
 
-@pytest.mark.parametrize("path", ["config.yaml", TINY, "configs/paper.yaml"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "config.yaml",
+        TINY,
+        "configs/paper.yaml",
+        "configs/cifar10-resnet20.yaml",
+        "configs/paper-cifar10-cpu.yaml",
+    ],
+)
 def test_front_page_states_the_study_and_settings_and_includes_each_dataset(tmp_path, path):
     config = check(yaml.safe_load((ROOT / path).read_text()), ROOT / "workflow/schemas/config.schema.yaml")
     for name in config["datasets"]:
@@ -106,6 +115,29 @@ def test_front_page_states_the_study_and_settings_and_includes_each_dataset(tmp_
         assert f"Dataset {name}</h" in html and f'<p id="answer-{name}">answer</p>' in html
     for attack in config["attacks"]:
         assert f"<em>{attack}</em> ({config['attacks'][attack]['method']}" in html
+    # the network and the optimizer are the run's own, for every dataset
+    for name, dataset in config["datasets"].items():
+        assert (
+            f'Model <tt class="docutils literal">{dataset.get("model") or config["model"]}</tt>'
+            in html.split(f"Dataset {name}</h")[1]
+        )
+    for regime, settings in config["regimes"].items():
+        assert (
+            f"<em>{regime}</em> ({settings['optimizer'].replace('adam', 'Adam').replace('sgd', 'SGD')}"
+            in html
+        )
+
+
+def test_front_page_names_a_resnets_training_settings(tmp_path):
+    config = yaml.safe_load((ROOT / TINY).read_text())
+    config["model"] = "resnet20"
+    config["regimes"]["overfit"] |= {"optimizer": "sgd", "weight_decay": 1e-4, "augment": True}
+    config = check(config, ROOT / "workflow/schemas/config.schema.yaml")
+    (tmp_path / "results/mnist5k/report").mkdir(parents=True)
+    (tmp_path / "results/mnist5k/report/front.html").write_text("<p>answer</p>")
+    html = render_front_page(config, tmp_path)
+    assert "a network (resnet20) is trained" in html
+    assert "(SGD, learning rate 0.0024, momentum 0.9, weight decay 0.0001, flips and crops)" in html
 
 
 def chromium():
