@@ -1,4 +1,4 @@
-"""Datasets as uint8 NHWC arrays: their validation, the checks before LeNet-5 trains on a user's arrays,
+"""Datasets as uint8 NHWC arrays: their validation, the checks before a network trains on a user's arrays,
 and the prepared dataset file."""
 
 from __future__ import annotations
