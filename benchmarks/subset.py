@@ -30,7 +30,8 @@ def main(argv=None) -> int:
         x_train, y_train = subset(d["x_train"], d["y_train"], args.train, args.seed)
         x_test, y_test = subset(d["x_test"], d["y_test"], args.test, args.seed)
     np.savez(args.dest, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    print(f"{args.dest}: {len(y_train)} training and {len(y_test)} test images, classes {np.bincount(y_train)}")
+    counts = np.bincount(y_train)
+    print(f"{args.dest}: {len(y_train)} training and {len(y_test)} test images, per class {counts}")
     return 0
 
 

@@ -220,7 +220,8 @@ def choose_device(
         why = {
             "tensorflow": "this TensorFlow is a CPU-only build (tensorflow-cpu); install the GPU build:"
             " `make install-gpu`",
-            "jax": "this jaxlib has no CUDA plugin; install `jax[cuda13]` (requirements-jax.txt, docs/gpu.md)",
+            "jax": "this jaxlib has no CUDA plugin; install `jax[cuda13]` "
+            "(requirements-jax.txt, docs/gpu.md)",
             "torch": "this PyTorch is a CPU-only build",
         }.get(backend, "no CUDA build")
     elif cuda_visible_devices is not None and not cuda_visible_devices.strip(" ,"):
