@@ -26,7 +26,11 @@ def test_gpu_check_measures_and_plans_the_run_on_jax(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     result = json.loads((tmp_path / "gpu_check.json").read_text())
     assert result["backend"] == "jax" and result["quick"]
-    assert [r["shape"] for r in result["rows"]] == ["32x32x3", "96x96x3"]
+    assert [(r["model"], r["shape"]) for r in result["rows"]] == [
+        ("lenet5", "32x32x3"),
+        ("lenet5", "96x96x3"),
+        ("resnet20", "32x32x3"),
+    ]
     for row in result["rows"]:
         for key in ("train_img_per_s", "clever_kernel_points_per_s", "clever_points_per_s"):
             assert row[key] > 0, key
