@@ -220,7 +220,8 @@ def test_logs_and_benchmarks_for_every_job(run):
     assert "epoch 3/3" in train_log
     # progress of the ART-using jobs reaches their logs too
     assert "epoch 3:" in (run / "logs/robustness/mnist5k/normal/fold0.log").read_text()
-    assert "attack success rate against epoch" in (run / "logs/craft/mnist5k/normal/fold0/cw.log").read_text()
+    craft_log = (run / "logs/craft/mnist5k/normal/fold0/cw.log").read_text()
+    assert "crafting against the best snapshot, epoch" in craft_log and "attack success rate:" in craft_log
     # ... and stays out of the console that the parallel jobs share with Snakemake
     console = (run / "console.txt").read_text()
     assert "Finished jobid" in console
