@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from robustcurves import art_adapter, backend, clever, figure, statistics, whitebox
+from robustcurves import art_adapter, backend, clever, figure, paper_figures, statistics, whitebox
 from robustcurves.attacks import apgd, cw, cw_linesearch, fgsm, pgd
 from robustcurves.config import defaults
 from workflow_utils import ROOT
@@ -59,6 +59,7 @@ FUNCTIONS = [
     (figure.save, validated("figures"), {}, ()),
     # every statistics function with a default confidence
     *[(f, validated("statistics"), {}, ()) for f in defaulted(statistics, "confidence")],
+    *[(f, validated("statistics"), {}, ()) for f in defaulted(paper_figures, "confidence")],
 ]
 
 

@@ -59,7 +59,7 @@ def statements() -> pd.DataFrame:
 # --- the two rules: pure functions of numbers -------------------------------------------------------
 
 
-def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
+def t_interval(values, confidence: float = statistics.CONFIDENCE) -> tuple[float, float, float]:
     """(mean, lower, upper) of per-fold values (NaNs dropped): Student's t over folds, each bound a
     one-sided `confidence` bound; NaN bounds with fewer than two values, the mean itself when all agree."""
     v = np.asarray(values, float)
@@ -270,7 +270,7 @@ def check(
     *,
     cw: str | None,
     warmup: int,
-    confidence: float = 0.95,
+    confidence: float = statistics.CONFIDENCE,
     clever_radius: float | None = None,
 ) -> pd.DataFrame:
     """Every statement the paper makes of `dataset`'s figures, with ours and a verdict.
@@ -339,7 +339,7 @@ def _ours(r) -> str:
     return f"{r['estimate']:.4g} {interval}, {r['folds']} folds; epochs {r['epochs']}"
 
 
-def markdown(table: pd.DataFrame, caption: str, confidence: float = 0.95) -> str:
+def markdown(table: pd.DataFrame, caption: str, confidence: float = statistics.CONFIDENCE) -> str:
     if table.empty:
         return f"{caption}\n\nThe paper states nothing of this data set's figures.\n"
     shown = pd.DataFrame(
@@ -369,6 +369,6 @@ def markdown(table: pd.DataFrame, caption: str, confidence: float = 0.95) -> str
     return f"{caption}\n\n{shown.to_markdown(index=False)}\n\n{legend}\n"
 
 
-def write(table: pd.DataFrame, csv, md, caption: str, confidence: float = 0.95) -> None:
+def write(table: pd.DataFrame, csv, md, caption: str, confidence: float = statistics.CONFIDENCE) -> None:
     write_csv(table, csv)
     write_text(markdown(table, caption, confidence), md)
