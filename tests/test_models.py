@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -71,3 +72,22 @@ def test_images_too_small_for_the_model_are_refused_naming_both():
     with pytest.raises(models.ModelError, match=r"'lenet5' cannot be built for 8x8x1 images and 3 classes"):
         models.build("lenet5", (8, 8, 1), 3)
     assert models.build("resnet20", (8, 8, 1), 3).output_shape == (None, 3)
+
+
+def test_a_subclassed_models_cost_is_refused_not_guessed():
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__(name="subclassed")
+            self.conv, self.flat, self.dense = (
+                keras.layers.Conv2D(4, 3),
+                keras.layers.Flatten(),
+                keras.layers.Dense(3),
+            )
+
+        def call(self, x):
+            return self.dense(self.flat(self.conv(x)))
+
+    model = Subclassed()
+    model(np.zeros((1, 8, 8, 1), np.float32))
+    with pytest.raises(models.ModelError, match="'subclassed': no output shape recorded for conv2d.*, dense"):
+        models.macs(model)

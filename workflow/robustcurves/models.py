@@ -157,24 +157,38 @@ def build(name: str, input_shape, classes: int) -> keras.Model:
 def macs(model: keras.Model) -> float:
     """Multiply-accumulates of one forward pass of one image, counted from the built model's layers:
     convolutions (incl. depthwise and separable) and dense layers, the layers that hold the cost;
-    pooling, normalisation and activations are left out (a few per cent at most)."""
-    total = 0.0
+    pooling, normalisation and activations are left out (a few per cent at most).
+
+    Raises ModelError when a convolution or dense layer has no recorded output shape (a subclassed
+    model's): its cost cannot be counted."""
+    total, uncounted = 0.0, []
     for layer in _leaf_layers(model):
-        kind = type(layer).__name__
-        if kind in ("Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose"):
-            kernel = np.prod(layer.kernel.shape[:-1])  # (k..., in / groups, out): per output value
-            total += kernel * np.prod(layer.output.shape[1:])
-        elif kind in ("DepthwiseConv1D", "DepthwiseConv2D"):
-            total += np.prod(layer.kernel.shape[:-2]) * np.prod(layer.output.shape[1:])
-        elif kind in ("SeparableConv1D", "SeparableConv2D"):
-            out = np.prod(layer.output.shape[1:-1])
-            depth = layer.depthwise_kernel.shape
-            total += out * (
-                np.prod(depth[:-2]) * depth[-2] * depth[-1] + np.prod(layer.pointwise_kernel.shape)
-            )
-        elif kind == "Dense":
-            total += np.prod(layer.kernel.shape) * np.prod(layer.output.shape[1:-1])
+        try:
+            total += _layer_macs(layer)
+        except (AttributeError, ValueError):
+            uncounted.append(layer.name)
+    if uncounted:
+        raise ModelError(
+            f"model {model.name!r}: no output shape recorded for {', '.join(uncounted)}, so its "
+            "multiply-accumulates cannot be counted; build it with keras.Sequential or the functional API"
+        )
     return float(total)
+
+
+def _layer_macs(layer) -> float:
+    kind = type(layer).__name__
+    if kind in ("Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose"):
+        kernel = np.prod(layer.kernel.shape[:-1])  # (k..., in / groups, out): per output value
+        return kernel * np.prod(layer.output.shape[1:])
+    if kind in ("DepthwiseConv1D", "DepthwiseConv2D"):
+        return np.prod(layer.kernel.shape[:-2]) * np.prod(layer.output.shape[1:])
+    if kind in ("SeparableConv1D", "SeparableConv2D"):
+        out = np.prod(layer.output.shape[1:-1])
+        depth = layer.depthwise_kernel.shape
+        return out * (np.prod(depth[:-2]) * depth[-2] * depth[-1] + np.prod(layer.pointwise_kernel.shape))
+    if kind == "Dense":
+        return np.prod(layer.kernel.shape) * np.prod(layer.output.shape[1:-1])
+    return 0.0
 
 
 def _leaf_layers(model):

@@ -111,32 +111,27 @@ def train(
     x_train, y_train, x_val, y_val = split.x_train, split.y_train, split.x_val, split.y_val
     x_test, y_test = split.x_test, split.y_test
     keras.utils.set_random_seed(seed)
-    settings = {
-        "optimizer": optimizer,
-        "momentum": momentum,
-        "weight_decay": weight_decay,
-        "augment": augment_images,
-    }
-    name, model = model, build(model, x_train.shape[1:], classes)
-    optimizer = make_optimizer(
-        optimizer, learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay
-    )
-    optimizer.build(model.trainable_variables)
+    network = build(model, x_train.shape[1:], classes)
+    opt = make_optimizer(optimizer, learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay)
+    opt.build(network.trainable_variables)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    step, evaluate = backend.train_step(model, optimizer, loss_fn), _evaluator(model, loss_fn)
-    forward = logits_fn(model)
+    step, evaluate = backend.train_step(network, opt, loss_fn), _evaluator(network, loss_fn)
+    forward = logits_fn(network)
 
     resume_dir = Path(snapshots_path).with_suffix(".resume")
     run = {
         "epochs": epochs,
         "batch_size": batch_size,
         "learning_rate": learning_rate,
-        "model": name,
-        **settings,
+        "model": model,
+        "optimizer": optimizer,
+        "momentum": momentum,
+        "weight_decay": weight_decay,
+        "augment": augment_images,
         "seed": seed,
         "data": hashlib.sha256(x_train.tobytes() + y_train.tobytes() + x_val.tobytes()).hexdigest(),
     }
-    history, snapshots, start = _restore(resume_dir, model, optimizer, run)
+    history, snapshots, start = _restore(resume_dir, network, opt, run)
     if start > 1:
         log.info("%s: resuming after epoch %d from %s", label, start - 1, resume_dir)
 
@@ -159,10 +154,10 @@ def train(
                 f"{label}: {bad[0]} is {row[bad[0]]} at epoch {epoch} "
                 f"(learning rate {learning_rate:g}); lower the regime's learning_rate"
             )
-        _warn_if_degenerate(model, forward, x_test, label, epoch)
+        _warn_if_degenerate(network, forward, x_test, label, epoch)
         history.append(row)
-        snapshots[epoch] = model.get_weights()
-        _checkpoint(resume_dir, epoch, snapshots[epoch], optimizer, history, run)
+        snapshots[epoch] = network.get_weights()
+        _checkpoint(resume_dir, epoch, snapshots[epoch], opt, history, run)
         log.info(
             "%s epoch %d/%d: loss %.4f acc %.4f | val loss %.4f acc %.4f | test acc %.4f | %s",
             label,
@@ -176,7 +171,7 @@ def train(
             progress.update(),
         )
 
-    write_snapshots(snapshots_path, snapshots, x_train.shape[1:], classes, name)
+    write_snapshots(snapshots_path, snapshots, x_train.shape[1:], classes, model)
     frame = pd.DataFrame(history)
     if history_path is not None:
         from .io import write_csv
