@@ -55,9 +55,7 @@ def cw_distances(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pred, np.where(found, l2, np.inf)
 
 
-def pairs(run: Path, config: dict, dataset: str, epochs_of) -> pd.DataFrame:
-    arrays = data.load(run / f"resources/{dataset}.h5")
-    x_test = data.to_float(arrays["x_test"])
+def pairs(run: Path, config: dict, dataset: str, x_test: np.ndarray, epochs_of) -> pd.DataFrame:
     rows = []
     for regime in config["regimes"]:
         for fold in range(config["folds"]):
@@ -113,10 +111,8 @@ def summarise(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return per_regime, pd.DataFrame(ranking)
 
 
-def sensitivity(run: Path, config: dict, dataset: str) -> pd.DataFrame:
+def sensitivity(run: Path, config: dict, dataset: str, x_test: np.ndarray) -> pd.DataFrame:
     """Mean CLEVER of the last epoch's snapshot per regime and fold, for each (radius, nb_batches)."""
-    arrays = data.load(run / f"resources/{dataset}.h5")
-    x_test = data.to_float(arrays["x_test"])
     settings = {
         k: v
         for k, v in config["metrics"]["clever"].items()
@@ -167,10 +163,12 @@ def main(argv=None) -> int:
         return sorted(attacked & set(scores["epoch"]))
 
     args.out.mkdir(parents=True, exist_ok=True)
-    table = pairs(args.run, config, args.dataset, whitebox_epochs)
+    # the run's prepared test images, which CLEVER's image indices point into
+    x_test = data.to_float(data.load(args.run / f"resources/{args.dataset}.h5")["x_test"])
+    table = pairs(args.run, config, args.dataset, x_test, whitebox_epochs)
     table.to_csv(args.out / "pairs.csv", index=False)
     per_regime, ranking = summarise(table)
-    sens = sensitivity(args.run, config, args.dataset)
+    sens = sensitivity(args.run, config, args.dataset, x_test)
     sens.to_csv(args.out / "sensitivity.csv", index=False)
     by_setting = sens.groupby(["regime", "radius", "nb_batches"])[
         ["mean_clever", "median_clever", "at_radius", "rejected"]
