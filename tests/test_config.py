@@ -177,6 +177,10 @@ NO_DEFAULT = {
     "weight_decay@$defs",
     "augment@$defs",
     "model@properties",
+    # a dataset's subset: absent, the whole dataset; a split it leaves out is kept whole
+    "subset",
+    "train@$defs",
+    "test@$defs",
     "dpi@$defs",
     "context@$defs",
     # FGSM's and PGD's: ART's on tensorflow, ours elsewhere, filled in by robustcurves/config.py

@@ -147,3 +147,23 @@ def test_prepare_dispatches_on_the_kind(tmp_path):
 def test_more_class_names_than_classes_keeps_the_names_of_the_classes_present():
     ok = checked(arrays(y_train=[0, 1, 1], y_test=[1], class_names=np.array(["a", "b", "c"])), "m")
     assert ok["class_names"] == ["a", "b"] and ok["y_train"].tolist() == [0, 1, 1]
+
+
+def test_a_subset_is_stratified_seeded_in_the_sources_order_and_refused_when_it_cannot_be():
+    full = prepare.mnist5k(seed=0, test_fraction=0.2)
+    settings = {"kind": "mnist5k", "seed": 5, "test_fraction": 0.2, "subset": {"train": 500}}
+    small, _, _ = prepare.prepare("mnist5k", settings, None)
+    assert len(small["y_train"]) == 500 and np.bincount(small["y_train"]).tolist() == [50] * 10
+    assert np.array_equal(small["x_test"], prepare.mnist5k(5, 0.2)["x_test"])  # test split kept whole
+    again = prepare.subset(prepare.mnist5k(5, 0.2), {"train": 500}, 5, "m")
+    assert all(np.array_equal(small[k], again[k]) for k in data.KEYS)
+    other = prepare.subset(prepare.mnist5k(5, 0.2), {"train": 500}, 6, "m")
+    assert not np.array_equal(small["y_train"], other["y_train"])
+    # the kept images keep their order in the source: rows of x_train, in increasing position
+    rows = {full["x_train"][i].tobytes(): i for i in range(len(full["y_train"]))}
+    kept = [rows[x.tobytes()] for x in prepare.subset(full, {"train": 300}, 1, "m")["x_train"]]
+    assert kept == sorted(kept)
+    with pytest.raises(data.DatasetError, match=r"m: subset.test is 1001, but the test split has 1000"):
+        prepare.subset(full, {"test": 1001}, 0, "m")
+    with pytest.raises(data.DatasetError, match="subset.train is 9, .* between 10 and 4000"):
+        prepare.subset(full, {"train": 9}, 0, "m")

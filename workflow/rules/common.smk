@@ -186,7 +186,7 @@ def archive_source(wildcards):
 def prepare_params(wildcards):
     """Everything that changes the prepared arrays; the archive's checksum when one is configured."""
     ds = dataset_config(wildcards)
-    keep = {k: v for k, v in ds.items() if k in ("kind", "test_fraction")}
+    keep = {k: v for k, v in ds.items() if k in ("kind", "test_fraction", "subset")}
     if ds["kind"] in ("cifar10", "stl10"):
         keep["sha256"] = archive_source(wildcards)["sha256"]
     return canonical({**keep, "seed": config["seed"]})

@@ -15,4 +15,6 @@ log.info(
     len(dataset["class_names"]),
     ", ".join(dataset["class_names"]),
 )
+if ds.get("subset"):
+    log.info("a stratified subset %s of the source, seed %d (from the config's)", ds["subset"], ds["seed"])
 data.save(dataset, snakemake.output[0], source=source, checksum=checksum)
