@@ -7,10 +7,13 @@ BIN := $(VENV)/bin
 
 .PHONY: run test test-torch lint benchmark report clean install-gpu install-jax estimate gpu-check
 
-$(BIN)/.installed: requirements.txt
+# The library, robustcurves, installs editable (pyproject.toml): rules, scripts, tests and tools run this
+# checkout's code as it is edited.
+$(BIN)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 run: $(BIN)/.installed
@@ -29,7 +32,7 @@ test-torch: $(BIN)/.installed
 
 lint: $(BIN)/.installed
 	$(BIN)/snakemake --lint
-	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakefmt --check Snakefile workflow/rules tests/module/Snakefile
 	$(BIN)/ruff check .
 
 benchmark: $(BIN)/.installed
@@ -49,6 +52,7 @@ define install_set
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip uninstall --quiet --yes tensorflow-cpu || true
 	$(BIN)/pip install --quiet -r $<
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(BIN)/.installed
 endef
 

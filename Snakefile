@@ -1,12 +1,16 @@
 # How robustness to adversarial examples evolves while a network trains.
 # Thin rules; the science lives in workflow/robustcurves. See README.md and ../shared/DESIGN.md.
 
-import sys
-
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
-sys.path.insert(0, f"{workflow.basedir}/workflow")
-from robustcurves.config import check
+try:
+    from robustcurves.config import SCHEMA, check
+except ImportError as err:
+    raise WorkflowError(
+        f"the workflow's library, robustcurves, is not installed in this environment ({err}): "
+        "run `make` once, or `pip install -e` this project where Snakemake runs (README.md)"
+    ) from err
 
 min_version("9.0")
 
@@ -18,7 +22,7 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
-check(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+check(config, SCHEMA)  # workflow/schemas/config.schema.yaml
 
 
 # The report's front page: the study, its settings and each dataset's answer (workflow/rules/front.smk).

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -25,12 +24,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow"))
 
-import real_data  # noqa: E402
+import real_data
 
 from robustcurves import art_adapter, clever, data, evaluate, models, prepare, training
-from robustcurves.attacks import cw, cw_linesearch  # noqa: E402
+from robustcurves.attacks import cw, cw_linesearch
 
 COLLAPSED = 1e-3  # a CLEVER score this small is a failed Weibull fit, not a real bound (ART-NOTES.md)
 SIZES = {  # quick / full

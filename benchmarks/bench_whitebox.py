@@ -14,18 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from real_data import cifar10_lenet, correctly_classified  # noqa: E402
+from real_data import cifar10_lenet, correctly_classified
 
-from robustcurves import art_adapter, data, models, prepare, training  # noqa: E402
-from robustcurves.attacks.apgd import apgd_with_success  # noqa: E402
+from robustcurves import art_adapter, data, models, prepare, training
+from robustcurves.attacks.apgd import apgd_with_success
 
 ART_LOSS = {"ce": "cross_entropy", "dlr": "difference_logits_ratio"}
 SCAN = {"mnist5k": (0.03, 0.05, 0.08, 0.12), "cifar10": (0.5 / 255, 1 / 255, 2 / 255, 4 / 255)}

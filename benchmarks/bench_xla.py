@@ -23,8 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "bench_xla.json"
-sys.path.insert(0, str(ROOT / "workflow"))
-from robustcurves.config import attack_defaults  # noqa: E402  (no TensorFlow in the parent process)
+from robustcurves.config import attack_defaults  # (no TensorFlow in the parent process)
 
 # our Adam CW at its defaults (the schema's); `algorithm` said, since the default algorithm is line-search
 CW = attack_defaults("cw", algorithm="adam")
@@ -42,7 +41,6 @@ def rate(images: int, fn) -> tuple[float, float, object]:
 
 
 def child(xla: bool, threads: int, train_images: int, attack_images: int) -> dict:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     import keras
     import numpy as np
     import tensorflow as tf

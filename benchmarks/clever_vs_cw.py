@@ -25,13 +25,11 @@ import pandas as pd
 from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from estimate import load_config  # noqa: E402
+from estimate import load_config
 
-from robustcurves import clever, data, models, selection  # noqa: E402
-from robustcurves.attacks.cw import carlini_wagner_l2  # noqa: E402
+from robustcurves import clever, data, models, selection
+from robustcurves.attacks.cw import carlini_wagner_l2
 
 # Stronger than the white-box stage's default CW (3 x 15): tight upper bounds make violations count.
 CW = {

@@ -34,10 +34,9 @@ import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow"))
 
-from robustcurves import selection  # noqa: E402
-from robustcurves.config import check  # noqa: E402
+from robustcurves import selection
+from robustcurves.config import check
 
 # Training-set and test-set sizes, image shape and classes of the datasets the pipeline downloads.
 KNOWN = {

@@ -22,11 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "workflow"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from robustcurves import backend, clever, models  # noqa: E402
-from robustcurves.attacks import cw_linesearch  # noqa: E402
+from robustcurves import backend, clever, models
+from robustcurves.attacks import cw_linesearch
 
 # Peak FP32 rates of known devices (vendor data sheets): FLOP/s, bytes/s
 ROOFLINES = {"H200": (67e12, 4.8e12), "H100": (67e12, 3.35e12), "A100": (19.5e12, 2.0e12)}

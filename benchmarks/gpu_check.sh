@@ -23,6 +23,8 @@ if [ -n "$WHEELS" ] && ls "$WHEELS"/*.whl >/dev/null 2>&1; then
     export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
     export PATH=/tmp/site/bin:$PATH
 fi
+# the device has no package index to install the project from: its library straight from the checkout
+export PYTHONPATH=$PWD/workflow${PYTHONPATH:+:$PYTHONPATH}
 export KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
 [ "$GPU" -gt 0 ] && export XLA_FLAGS="--xla_gpu_deterministic_ops=true"
 (command -v nvidia-smi >/dev/null && nvidia-smi -L || echo "no nvidia-smi") | tee "$OUT/devices.txt"

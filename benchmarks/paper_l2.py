@@ -18,18 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+import real_data
+from real_data import ROOT
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import real_data  # noqa: E402
-from real_data import ROOT  # noqa: E402
-
-from robustcurves import art_adapter, attacks, distances, models  # noqa: E402
-from robustcurves.config import attack_defaults  # noqa: E402
+from robustcurves import art_adapter, attacks, distances, models
+from robustcurves.config import attack_defaults
 
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601, as PIL's convert("L")
 SETTINGS = {  # configs/cifar10-shared.yaml (FGSM, PGD)

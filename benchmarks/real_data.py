@@ -7,15 +7,13 @@ cores; the snapshots are cached in benchmarks/results/ and reused.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow"))
 
-from robustcurves import data, models, prepare, training  # noqa: E402
+from robustcurves import data, models, prepare, training
 
 CIFAR10 = ROOT.parent / "shared" / "data" / "cifar10.npz"
 CACHE = ROOT / "benchmarks" / "results" / "cifar10_lenet"

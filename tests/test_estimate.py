@@ -13,10 +13,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import estimate  # noqa: E402
+import estimate
 
-from robustcurves import registry  # noqa: E402
-from workflow_utils import planned_jobs  # noqa: E402
+from robustcurves import registry
+from workflow_utils import planned_jobs
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 

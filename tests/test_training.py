@@ -14,10 +14,10 @@ from conftest import separable_split, train_tiny
 from robustcurves import models, training
 
 ROOT = Path(__file__).resolve().parents[1]
-# Trains the tiny model in its own process so that the test can SIGKILL it mid-run.
+# Trains the tiny model in its own process so that the test can SIGKILL it mid-run (the tests' helpers
+# from PYTHONPATH, the library as installed).
 TRAIN = """
 import sys
-sys.path.insert(0, {lib!r}); sys.path.insert(0, {tests!r})
 from conftest import separable_split, train_tiny
 from robustcurves import models
 models.configure(threads=1)
@@ -29,10 +29,11 @@ train_tiny(sys.argv[1], separable_split(n=600, train=400, val=100, shape={shape}
 def run_training(tmp_path, name, epochs=6, kill_after_epoch=None, shape=(32, 32, 1), **settings):
     script = tmp_path / "train.py"
     script.write_text(
-        TRAIN.format(lib=str(ROOT / "workflow"), tests=str(ROOT / "tests"), shape=shape, settings=settings)
+        TRAIN.format(shape=shape, settings=settings)
     )
     out = tmp_path / name
-    proc = subprocess.Popen([sys.executable, str(script), str(out), str(epochs)])
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
+    proc = subprocess.Popen([sys.executable, str(script), str(out), str(epochs)], env=env)
     if kill_after_epoch is not None:
         state = out.with_suffix(".resume") / f"epoch_{kill_after_epoch:03d}.h5"
         deadline = time.time() + 120
@@ -41,7 +42,7 @@ def run_training(tmp_path, name, epochs=6, kill_after_epoch=None, shape=(32, 32,
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         assert not out.exists(), "a killed run must not leave snapshots.h5 looking complete"
-        proc = subprocess.Popen([sys.executable, str(script), str(out), str(epochs)])
+        proc = subprocess.Popen([sys.executable, str(script), str(out), str(epochs)], env=env)
     assert proc.wait(timeout=300) == 0
     return out
 

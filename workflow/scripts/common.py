@@ -1,12 +1,10 @@
-"""Shared start of every rule script: library on the path, all output into the job's log, Keras set-up."""
+"""Shared start of every rule script: all output into the job's log, Keras set-up. The library,
+robustcurves, is installed with the project (Snakemake hands its own import path to every script)."""
 
 import json
 import logging
 import os
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def environment(backend: str, *, threads: int | None, gpu: int) -> dict[str, str]:
