@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: run test test-torch lint benchmark report clean install-gpu install-jax estimate gpu-check
+.PHONY: run test test-torch lint benchmark report clean install-gpu install-jax estimate gpu-check gpu-wheels
 
 # The library, robustcurves, installs editable (pyproject.toml): rules, scripts, tests and tools run this
 # checkout's code as it is edited.
@@ -68,5 +68,13 @@ CONFIG ?= configs/paper.yaml
 CALIBRATION ?= logs/benchmarks
 CALIBRATION_CONFIG ?= config.yaml
 estimate: $(BIN)/.installed
-	$(BIN)/python benchmarks/estimate.py --config $(CONFIG) --calibration $(CALIBRATION) \
+	$(BIN)/python tools/estimate.py --config $(CONFIG) --calibration $(CALIBRATION) \
 		--calibration-config $(CALIBRATION_CONFIG)
+
+# The GPU check (docs/gpu.md): on a machine with an NVIDIA GPU and JAX (QUICK=1 GPU=0 for a CPU run at
+# tiny sizes); gpu-wheels builds the wheels it carries to a machine without a package index.
+gpu-check:
+	PYTHON=$(if $(wildcard $(BIN)/python),$(BIN)/python,python3) bash tools/gpu_check.sh
+
+gpu-wheels:
+	bash tools/gpu_wheels.sh

@@ -26,10 +26,9 @@ from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from estimate import load_config
-
 from robustcurves import clever, data, models, selection
 from robustcurves.attacks.cw import carlini_wagner_l2
+from robustcurves.config import load as config_file
 
 # Stronger than the white-box stage's default CW (3 x 15): tight upper bounds make violations count.
 CW = {
@@ -151,7 +150,7 @@ def main(argv=None) -> int:
     parser.add_argument("--folds", type=int, help="only the first folds (a quick look)")
     args = parser.parse_args(argv)
     models.configure(threads=1, seed=0)
-    config = load_config(args.config)
+    config = config_file(args.config)
     if args.folds:
         config["folds"] = args.folds
 

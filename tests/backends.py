@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# the backend checked against TensorFlow on the CPU (GPU path: benchmarks/gpu_check.sh)
+# the backend checked against TensorFlow on the CPU (GPU path: tools/gpu_check.sh)
 OTHER = os.environ.get("ROBUSTCURVES_OTHER_BACKEND", "jax")
 
 needs_other = pytest.mark.skipif(

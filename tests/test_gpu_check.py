@@ -1,4 +1,4 @@
-"""benchmarks/gpu_check.sh on this CPU with JAX at tiny sizes: the throughput table and JSON it writes,
+"""tools/gpu_check.sh on this CPU with JAX at tiny sizes: the throughput table and JSON it writes,
 and the GPU run of the study it plans (DRY=1: planned, not run; tests/test_jax_run.py runs the study on
 JAX)."""
 
@@ -21,7 +21,7 @@ def test_gpu_check_measures_and_plans_the_run_on_jax(tmp_path):
     env["WHEELS"] = ""  # this machine has the packages; .whl/ (if built here) holds the H200's cp312 ones
     env["PYTHON"] = sys.executable
     run = subprocess.run(
-        ["bash", str(ROOT / "benchmarks/gpu_check.sh")], env=env, capture_output=True, text=True, timeout=900
+        ["bash", str(ROOT / "tools/gpu_check.sh")], env=env, capture_output=True, text=True, timeout=900
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     result = json.loads((tmp_path / "gpu_check.json").read_text())

@@ -41,6 +41,16 @@ def check(config: dict, schema_path) -> dict:
     return config
 
 
+def load(path) -> dict:
+    """A config file as the workflow sees it: validated, the schema's defaults filled in.
+
+    Raises ConfigError naming the file if it is missing, or naming the key that is wrong."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: config not found")
+    return check(yaml.safe_load(path.read_text()), SCHEMA)
+
+
 def defaults(schema_path, **given) -> dict:
     """The config that `given` (e.g. `datasets=...`) becomes once validated: the default run's."""
     return check(copy.deepcopy(given), schema_path)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The wheels benchmarks/gpu_check.sh carries to the lent H200 (no package index there): what the study
+# The wheels tools/gpu_check.sh carries to the lent H200 (no package index there): what the study
 # needs beyond that machine's own packages (docs of the device tool: Python 3.12, JAX 0.11 with CUDA 13,
 # numpy, scipy, pandas, h5py, seaborn, scikit-learn, statsmodels, pyyaml, jinja2, tabulate, rich …).
 # Into .whl/ (git-ignored), pure-Python or cp312 manylinux x86-64 builds; prints their size (≤ 64 MiB).

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The GPU check (issue "the study on a GPU for real"): one command on a machine with an NVIDIA GPU and
 # JAX with CUDA, e.g. the lent H200, which has no TensorFlow and no package index. It
-#   1. installs the carried wheels (.whl/, made here by benchmarks/gpu_wheels.sh) when present;
-#   2. measures throughput on Keras's JAX backend at 32x32x3 and 96x96x3 (benchmarks/gpu_check.py);
+#   1. installs the carried wheels (.whl/, made here by tools/gpu_wheels.sh) when present;
+#   2. measures throughput on Keras's JAX backend at 32x32x3 and 96x96x3 (tools/gpu_check.py);
 #   3. runs the default study end to end on the GPU (compute: {backend: jax, gpu: 1}) within what is
 #      left of BUDGET_S, and keeps its per-job benchmark files for `make estimate`'s GPU column.
 # Everything lands in $OUT (default benchmarks/results/gpu_check): gpu_check.{json,md}, run.json,
-# snakemake.log, benchmarks/. On a CPU: QUICK=1 GPU=0 benchmarks/gpu_check.sh runs it at tiny sizes on the
+# snakemake.log, benchmarks/. On a CPU: QUICK=1 GPU=0 tools/gpu_check.sh runs it at tiny sizes on the
 # tiny config; DRY=1 only plans the run (tests/test_gpu_check.py).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ export KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
 [ "$GPU" -gt 0 ] && export XLA_FLAGS="--xla_gpu_deterministic_ops=true"
 (command -v nvidia-smi >/dev/null && nvidia-smi -L || echo "no nvidia-smi") | tee "$OUT/devices.txt"
 
-"$PYTHON" benchmarks/gpu_check.py --out "$OUT" ${QUICK:+--quick} || exit 1
+"$PYTHON" tools/gpu_check.py --out "$OUT" ${QUICK:+--quick} || exit 1
 
 LEFT=$((BUDGET_S - ($(date +%s) - START)))
 if [ "$LEFT" -lt 60 ]; then

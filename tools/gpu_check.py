@@ -8,7 +8,7 @@ image shapes, on synthetic arrays, for LeNet-5 (the paper's) and ResNet-20 (10 c
 - CW-L2 line-search (ART's algorithm, batched) at its defaults: images/s.
 
 Writes `gpu_check.json` and `gpu_check.md` to --out, with each rate beside the device's FP32 roofline
-where the device is known (an H200: 67 TFLOP/s FP32, 4.8 TB/s). Run by benchmarks/gpu_check.sh;
+where the device is known (an H200: 67 TFLOP/s FP32, 4.8 TB/s). Run by tools/gpu_check.sh;
 `--quick` shrinks every size for a test on the CPU. benchmarks/README.md, "GPU check".
 """
 

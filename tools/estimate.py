@@ -1,6 +1,6 @@
 """Projected cost of a config, from the Snakemake benchmark files of a finished calibration run.
 
-    python benchmarks/estimate.py --config configs/paper.yaml \
+    python tools/estimate.py --config configs/paper.yaml \
         [--calibration logs/benchmarks] [--calibration-config config.yaml] [--cores 2 8]
 
 The jobs are Snakemake's own: a dry run of the config with every job forced (`dry_run`, through
@@ -36,7 +36,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 from robustcurves import selection
-from robustcurves.config import check
+from robustcurves.config import ConfigError
+from robustcurves.config import load as config_file
 
 # Training-set and test-set sizes, image shape and classes of the datasets the pipeline downloads.
 KNOWN = {
@@ -421,11 +422,11 @@ def summary(projected: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_config(path) -> dict:
-    """The config as the workflow sees it: validated, with the schema's defaults filled in."""
-    path = Path(path)
-    if not path.exists():
-        raise EstimateError(f"{path}: config not found")
-    return check(yaml.safe_load(path.read_text()), ROOT / "workflow/schemas/config.schema.yaml")
+    """The config as the workflow sees it (`config.load`), its mistakes as this tool's errors."""
+    try:
+        return config_file(path)
+    except ConfigError as err:
+        raise EstimateError(str(err)) from err
 
 
 def main(argv=None) -> int:
@@ -448,7 +449,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--gpu-calibration",
-        help="benchmark folder of a GPU run of --calibration-config (benchmarks/gpu_check.sh keeps one):"
+        help="benchmark folder of a GPU run of --calibration-config (tools/gpu_check.sh keeps one):"
         " adds the GPU column",
     )
     args = parser.parse_args(argv)
