@@ -162,15 +162,15 @@ def test_our_pgd_with_arts_settings_is_arts_pgd(trained):
 
 def test_art_runs_on_tensorflow_only_and_ours_replaces_it_elsewhere(trained, monkeypatch, caplog):
     model, x, y = trained
-    assert backend.NAME == "tensorflow" and attacks.use_art("PGD", None)
-    assert attacks.use_art("PGD", "art") and not attacks.use_art("FGSM", "batched")
-    with pytest.raises(ValueError, match="unknown implementation 'foo'"):
-        attacks.use_art("FGSM", "foo")
+    assert backend.NAME == "tensorflow" and art_adapter.use_art("PGD", None)
+    assert art_adapter.use_art("PGD", "art") and not art_adapter.use_art("FGSM", "batched")
+    with pytest.raises(ValueError, match="FGSM: unknown implementation 'foo'"):
+        art_adapter.use_art("FGSM", "foo")
     monkeypatch.setattr(backend, "NAME", "jax")
-    with caplog.at_level(logging.INFO, logger="robustcurves.attacks"):
-        assert not attacks.use_art("FGSM", None)
+    with caplog.at_level(logging.INFO, logger="robustcurves.art_adapter"):
+        assert not art_adapter.use_art("FGSM", None)
     assert "ART is not available on jax: using our FGSM" in caplog.text
-    assert attacks.use_art("PGD", "art")  # asked for by name: ART's, which refuses the backend
+    assert art_adapter.use_art("PGD", "art")  # asked for by name: ART's, which refuses the backend
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     with pytest.raises(art_adapter.ARTUnavailable, match="pgd attack runs on the tensorflow backend only"):
         art_adapter.generate("pgd", model, x[:2], y[:2], {"eps": 0.1}, seed=0)

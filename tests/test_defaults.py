@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from robustcurves import art_adapter, backend, clever, figure, paper_figures, statistics, whitebox
+from robustcurves import backend, clever, figure, paper_figures, statistics, whitebox
 from robustcurves.attacks import apgd, cw, cw_linesearch, fgsm, pgd
 from robustcurves.config import defaults
 from workflow_utils import ROOT
@@ -42,7 +42,6 @@ FUNCTIONS = [
     (clever.clever_scores, validated("metrics", "clever"), {}, ()),
     (clever.clever_checked, validated("metrics", "clever"), {}, ()),
     (clever.fit_check, validated("metrics", "clever"), {}, ()),
-    (art_adapter.clever, validated("metrics", "clever"), {}, ()),
     (fgsm.fgsm, attack("fgsm"), {}, ("implementation",)),
     (fgsm.fgsm_batched, attack("fgsm"), {}, ()),
     (pgd.pgd_with_success, attack("pgd"), {}, ()),

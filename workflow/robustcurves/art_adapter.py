@@ -8,19 +8,37 @@ numpy's global generator, from which it draws its random starts.
 
 from __future__ import annotations
 
+import logging
+
 import keras
 import numpy as np
+
+from . import backend
+from .clever import settings as clever_settings
 
 # the Keras backends ART runs on here (TensorFlowV2Classifier); elsewhere our implementations run.
 # One home: the config validation refuses `implementation: art` on the others with the same list.
 from .config import ART_BACKENDS as BACKENDS
-from .config import default
+from .config import implementation
 
-CLEVER = default("metrics", "clever")  # the config's CLEVER settings' defaults
+log = logging.getLogger(__name__)
 
 
 class ARTUnavailable(RuntimeError):
     """ART was asked for on a Keras backend it does not run on."""
+
+
+def use_art(what: str, given: str | None) -> bool:
+    """Whether `what` (an attack or measure that ART implements too) runs ART's implementation, by
+    `config.implementation` on Keras's current backend (`given` None: ART's where ART runs). Ours in
+    ART's place is logged; an unknown `given` raises ValueError naming `what`."""
+    try:
+        chosen = implementation(given, backend.NAME)
+    except ValueError as err:
+        raise ValueError(f"{what}: {err}") from err
+    if given is None and chosen != "art":
+        log.info("ART is not available on %s: using our %s", backend.NAME, what)
+    return chosen == "art"
 
 
 def require_backend(what: str) -> None:
@@ -84,23 +102,14 @@ def generate(attack: str, model: keras.Model, x: np.ndarray, y: np.ndarray, para
     return art_attack.generate(x=x, y=onehot(y, estimator.nb_classes)).astype(np.float32)
 
 
-def clever(
-    model,
-    x: np.ndarray,
-    *,
-    norm=CLEVER["norm"],
-    radius: float = CLEVER["radius"],
-    nb_batches: int = CLEVER["nb_batches"],
-    batch_size: int = CLEVER["batch_size"],
-    pool_factor: int = 10,
-    seed: int = 0,
-    clip=(0.0, 1.0),
-    c_init: float = 1.0,
-):
-    """ART's own `clever_u`, one sample at a time: the slow reference implementation."""
+def clever(model, x: np.ndarray, **given):
+    """ART's own `clever_u`, one sample at a time: the slow reference implementation; `given`: the
+    keywords of our `clever.clever_scores`, whose defaults it takes (`clever.settings`)."""
     from art.metrics import clever_u
 
-    estimator = classifier(model, clip)
+    s = clever_settings(**given)
+    norm = np.inf if s["norm"] == "inf" else s["norm"]
+    estimator = classifier(model, s["clip"])
     original = estimator.class_gradient
 
     def class_gradient(x, label=None, **kwargs):
@@ -108,13 +117,11 @@ def clever(
         return original(x, label=int(label) if isinstance(label, np.integer) else label, **kwargs)
 
     estimator.class_gradient = class_gradient
-    np.random.seed(seed)  # ART samples from numpy's global generator
-    kwargs = {"c_init": c_init, "pool_factor": pool_factor, "verbose": False}
+    np.random.seed(s["seed"])  # ART samples from numpy's global generator
+    kwargs = {"c_init": s["c_init"], "pool_factor": s["pool_factor"], "verbose": False}
     return np.array(
         [
-            clever_u(
-                estimator, xi, nb_batches, batch_size, radius, np.inf if norm == "inf" else norm, **kwargs
-            )
+            clever_u(estimator, xi, s["nb_batches"], s["batch_size"], s["radius"], norm, **kwargs)
             for xi in np.asarray(x, np.float32)
         ]
     )

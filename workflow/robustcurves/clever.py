@@ -23,6 +23,7 @@ rejected fit gets no score instead of a false one.
 
 from __future__ import annotations
 
+import inspect
 from functools import lru_cache
 
 import numpy as np
@@ -168,6 +169,15 @@ def clever_scores(
     return fits["score"].reshape(fits["shape"]).min(axis=1)
 
 
+def settings(**given) -> dict:
+    """CLEVER's keywords: `given`, and `clever_scores`'s defaults for the rest (its signature is their
+    one list, which `clever_checked` and ART's `art_adapter.clever` take too). An unknown keyword
+    raises TypeError."""
+    bound = inspect.signature(clever_scores).bind(None, None, **given)
+    bound.apply_defaults()
+    return {k: v for k, v in bound.arguments.items() if k not in ("model", "x")}
+
+
 def fit_check(maxima: np.ndarray, params: np.ndarray, ks_pvalue: float = SETTINGS["ks_pvalue"]) -> np.ndarray:
     """Why each reverse Weibull fit of batch maxima is rejected: "" (accepted), "location" or "ks".
 
@@ -194,22 +204,9 @@ def fit_check(maxima: np.ndarray, params: np.ndarray, ks_pvalue: float = SETTING
     return np.where(far, "location", np.where(ks, "ks", ""))
 
 
-def clever_checked(
-    model,
-    x: np.ndarray,
-    *,
-    ks_pvalue: float = SETTINGS["ks_pvalue"],
-    norm=SETTINGS["norm"],
-    radius: float = SETTINGS["radius"],
-    nb_batches: int = SETTINGS["nb_batches"],
-    batch_size: int = SETTINGS["batch_size"],
-    pool_factor: int = POOL_FACTOR,
-    seed: int = 0,
-    clip=CLIP,
-    c_init: float = C_INIT,
-) -> dict:
-    """CLEVER scores of `x` as `clever_scores` computes them (the same keywords), with every fit checked
-    (`fit_check`).
+def clever_checked(model, x: np.ndarray, *, ks_pvalue: float = SETTINGS["ks_pvalue"], **given) -> dict:
+    """CLEVER scores of `x` as `clever_scores` computes them (`given`: its keywords, `settings`), with
+    every fit checked (`fit_check`).
 
     Returns per sample: `raw` (ART's score), `score` (NaN where the class that gives the minimum has
     a rejected fit) and `reason` ("" or why the minimising class's fit was rejected); and `fits` and
@@ -223,10 +220,7 @@ def clever_checked(
             "fits": 0,
             "rejected_fits": 0,
         }
-    fits = _fits(
-        model, x, norm=norm, radius=radius, nb_batches=nb_batches, batch_size=batch_size,
-        pool_factor=pool_factor, seed=seed, clip=clip, c_init=c_init,
-    )  # fmt: skip
+    fits = _fits(model, x, **settings(**given))
     score = fits["score"].reshape(fits["shape"])
     argmin = score.argmin(axis=1)
     # only the minimising class's fit gives the score, so only it is checked: the multi-start refit

@@ -141,15 +141,27 @@ def _message(error) -> str:
 
 # attack and metric settings that name an implementation, and the backends ART runs on
 ART_BACKENDS = ("tensorflow",)
+IMPLEMENTATIONS = ("art", "batched")
+
+
+def implementation(given: str | None, backend: str) -> str:
+    """`art` (ART's) or `batched` (ours) for an attack or measure that ART implements too: the given
+    one, else ART's on the backends ART runs on (the paper protocol's) and ours elsewhere. The one
+    place this is decided: the validation fills the config with it, `art_adapter.use_art` applies it.
+
+    Raises ValueError for any other value."""
+    if given not in (None, *IMPLEMENTATIONS):
+        raise ValueError(f"unknown implementation {given!r}; choose {' or '.join(IMPLEMENTATIONS)}")
+    return given or ("art" if backend in ART_BACKENDS else "batched")
 
 
 def _fill_implementations(config: dict) -> None:
-    """FGSM and PGD without an `implementation` take ART's on the backends ART runs on (the paper's
-    attacks), ours elsewhere: the default depends on `compute.backend`, which a schema cannot say."""
-    art = config["compute"]["backend"] in ART_BACKENDS
+    """FGSM and PGD without an `implementation` take `implementation`'s: the default depends on
+    `compute.backend`, which a schema cannot say."""
+    backend = config["compute"]["backend"]
     for attack in config["attacks"].values():
         if attack["method"] in ("fgsm", "pgd"):
-            attack.setdefault("implementation", "art" if art else "batched")
+            attack["implementation"] = implementation(attack.get("implementation"), backend)
 
 
 def _art_requests(config: dict) -> list[str]:

@@ -11,8 +11,10 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from keras import ops
 
-from . import measures, selection
+from . import art_adapter, backend, measures, selection
+from .clever import clever_checked
 from .config import default
 from .models import Snapshots, logits_fn, predict
 from .progress import Progress
@@ -28,10 +30,6 @@ def _logits(model):
 @lru_cache(maxsize=8)
 def _loss_gradient_sign(model):
     """Compiled: sign of the input gradient of the cross-entropy at the model's own predictions."""
-    from keras import ops
-
-    from . import backend
-
     def sign(forward, x):
         def total(z):
             logits = forward(z)
@@ -53,8 +51,6 @@ def minimal_fgsm(model, x: np.ndarray, eps_step: float, eps_max: float, clip=(0.
     `batch_size` images go through one forward pass, until every sample has its step. Returns
     (x_adv, success).
     """
-    from . import backend
-
     sign, label = (backend.to_numpy(t) for t in _loss_gradient_sign(model)(backend.tensor(x)))
     steps, eps = [], eps_step
     while eps <= eps_max:
@@ -98,10 +94,6 @@ def empirical_robustness(model, x: np.ndarray, eps_step: float, eps_max: float) 
 @lru_cache(maxsize=8)
 def _loss_gradient(model):
     """Compiled: per image, the input gradient of the cross-entropy at the labels `y`."""
-    from keras import ops
-
-    from . import backend
-
     def gradient(forward, x, y):
         def total(z):
             logits = forward(z)
@@ -122,18 +114,12 @@ def loss_sensitivity(
 
     `implementation`: `art` (ART's `loss_sensitivity`), `batched` (ours: the same loss, gradient and
     norm, `batch_size` images per compiled call), unset: ART's on the backends ART runs on, ours
-    elsewhere (`attacks.use_art`).
+    elsewhere (`config.implementation`).
     """
-    from .attacks import use_art
-
-    if use_art("loss sensitivity", implementation):
-        from . import art_adapter
-
+    if art_adapter.use_art("loss sensitivity", implementation):
         return art_adapter.loss_sensitivity(model, x, y)
     if len(x) == 0:
         return float("nan")
-    from . import backend
-
     fn, x, y = _loss_gradient(model), np.asarray(x, np.float32), np.asarray(y, np.int64)
     norms = []
     for i in range(0, len(x), batch_size):
@@ -189,9 +175,6 @@ def robustness_tables(
     is "" or why the fit was rejected ("degenerate" for every image of a degenerate snapshot, whose
     scores are NaN). With `implementation: art` there is no check: score = raw, reason "".
     """
-    from . import art_adapter
-    from .clever import clever_checked
-
     model = snapshots.model()
     forward = logits_fn(model)
     # settings not given (by callers outside the workflow: the config gives all) take the schema's
@@ -199,7 +182,7 @@ def robustness_tables(
     if clever["norm"] == "inf":
         clever["norm"] = np.inf
     ks_pvalue = clever.pop("ks_pvalue")
-    use_art = clever.pop("implementation") == "art"
+    use_art = art_adapter.use_art("CLEVER", clever.pop("implementation"))
     nan = float("nan")
     rows, per_image = [], []
     images = np.arange(len(x))

@@ -2,7 +2,7 @@
 
 import itertools
 
-from robustcurves import registry, user_model
+from robustcurves import job, registry, user_model
 
 DATASETS = list(config["datasets"])
 REGIMES = list(config["regimes"])
@@ -18,14 +18,10 @@ STATISTICS = config["statistics"]
 CLAIMS = STATISTICS["normal"] in REGIMES and STATISTICS["overfit"] in REGIMES
 FOLD_DIR = "results/{dataset}/{regime}/fold{fold}"
 COMPUTE = config["compute"]
-# the Keras jobs' conda env (--use-conda): TensorFlow's CPU or CUDA build, or JAX's (docs/gpu.md)
-TF_ENV = "../../envs/{}.yaml".format(
-    "jax"
-    if COMPUTE["backend"] == "jax"
-    else "tensorflow-gpu" if COMPUTE["gpu"] else "tensorflow"
-)
+# the conda envs (--use-conda) of the Keras jobs (by backend and GPU: docs/gpu.md) and of the others
+TF_ENV = job.conda_env(COMPUTE)
+ANALYSIS_ENV = job.ANALYSIS_ENV
 WHITEBOX = config["whitebox"]
-ANALYSIS_ENV = "../../envs/analysis.yaml"
 
 
 wildcard_constraints:

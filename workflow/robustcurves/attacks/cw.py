@@ -165,14 +165,12 @@ def cw(
 
     Settings not given take the chosen algorithm's defaults (the schema's; ART's own for `art`).
     """
-    if implementation == "art":
+    if art_adapter.use_art("attacks.cw", implementation):
         if algorithm != "line-search":
             raise ValueError(
                 f"attacks.cw: ART's CarliniL2Method is the line-search algorithm, not {algorithm!r}"
             )
         return art_adapter.generate("cw", model, x, y, settings, seed)
-    if implementation != "batched":
-        raise ValueError(f"attacks.cw: unknown implementation {implementation!r}; choose batched or art")
     if algorithm == "line-search":
         return cw_linesearch.carlini_wagner_l2_linesearch(model, x, y, **settings)
     if algorithm != "adam":

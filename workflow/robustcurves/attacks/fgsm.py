@@ -3,7 +3,7 @@ gradient of the cross-entropy at the true labels, clipped into the valid range.
 
 ART's FastGradientMethod (`implementation: art`, the paper protocol's) or ours (`batched`, written once
 in `keras.ops`, the same cross-entropy and step as ART's); unset: ART's on the backends ART runs on,
-ours elsewhere (`attacks.use_art`). A pixel whose gradient is exactly 0 does not move in either.
+ours elsewhere (`config.implementation`). A pixel whose gradient is exactly 0 does not move in either.
 Ours keeps ART's form of the loss (Keras's categorical cross-entropy on the logits), so that it takes
 ART's step image by image on TensorFlow (the batched PGD and APGD use a form without cancellation where
 the softmax saturates: see the apgd module).
@@ -71,9 +71,7 @@ def fgsm(
     batch_size: int = FGSM["batch_size"],
     implementation: str | None = None,
 ):
-    """FGSM by config: ART's (`art`) or ours (`batched`); unset: by backend (`attacks.use_art`)."""
-    from . import use_art
-
-    if use_art("FGSM", implementation):
+    """FGSM by config: ART's (`art`) or ours (`batched`); unset: by backend (`config.implementation`)."""
+    if art_adapter.use_art("FGSM", implementation):
         return art_adapter.generate("fgsm", model, x, y, {"eps": eps, "batch_size": batch_size}, seed)
     return fgsm_batched(model, x, y, eps=eps, batch_size=batch_size)

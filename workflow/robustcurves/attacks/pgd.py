@@ -9,7 +9,7 @@ returns the last iterate of every image, even one that an earlier iterate miscla
 succeeds on the images ART breaks and on a few more whose iterates left the adversarial region again.
 Its cross-entropy is `apgd.per_sample_loss`'s, whose gradient does not cancel where the softmax
 saturates (ART's does: see the apgd module).
-On the backends ART does not run on (`attacks.use_art`), ours runs in its place as ART runs: from the
+On the backends ART does not run on (`config.implementation`), ours runs in its place as ART runs: from the
 image, every image through all `max_iter` steps, the last iterate returned (`last=True`), so that the
 distance tables (L∞ = eps, L2) mean the same on every backend.
 """
@@ -107,10 +107,8 @@ def pgd_with_success(
 
 def pgd(model, x, y, *, seed: int, implementation: str | None = None, **settings):
     """PGD by config: ART's `ProjectedGradientDescent` (`art`, the paper protocol's) or our batched one
-    (`batched`); unset: ART's on the backends ART runs on, ours elsewhere (`attacks.use_art`)."""
-    from . import use_art
-
-    if use_art("PGD", implementation):
+    (`batched`); unset: ART's on the backends ART runs on, ours elsewhere (`config.implementation`)."""
+    if art_adapter.use_art("PGD", implementation):
         return art_adapter.generate("pgd", model, x, y, settings, seed)
     # the paper protocol's PGD is ART's: the last iterate (its L∞ is eps, its L2 that of 100 steps)
     return pgd_with_success(model, x, y, seed=seed, last=True, **settings)[0]
