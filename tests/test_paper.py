@@ -10,7 +10,7 @@ import pytest
 import yaml
 from scipy import stats
 
-from robustcurves import aggregate, distances, paper, paper_figures
+from robustcurves import aggregate, distances, io, paper, paper_figures
 from robustcurves.config import ConfigError, check
 from workflow_utils import ROOT, planned_jobs, snakemake, workflow_copy
 
@@ -102,7 +102,7 @@ def test_comparison_maps_regimes_and_attacks_and_marks_thin_data(tmp_path):
     cw = table[table["attack"] == "cw_line"]
     assert cw["mean"].isna().all() and (cw["images"] == 0).all() and not cw["within_paper_spread"].any()
 
-    paper.write(table, tmp_path / "c.csv", tmp_path / "c.md", "caption")
+    io.write_table(table, tmp_path / "c.csv", {tmp_path / "c.md": paper.markdown(table, "caption")})
     md = (tmp_path / "c.md").read_text()
     assert "| slow     | linf_fast | l2_pixel   | 8.93 ± 0.48 (2)" in md
     assert "no successful adversarial" in md
@@ -432,7 +432,8 @@ def test_figure_statements_refuse_a_dataset_the_paper_did_not_use():
 
 def test_figure_statements_are_written_as_csv_and_markdown(tmp_path):
     table = paper_figures.check(fake_run(), "cifar10", REGIMES, cw="cw", warmup=3)
-    paper_figures.write(table, tmp_path / "f.csv", tmp_path / "f.md", "caption", 0.95)
+    md = paper_figures.markdown(table, "caption", 0.95)
+    io.write_table(table, tmp_path / "f.csv", {tmp_path / "f.md": md})
     md = (tmp_path / "f.md").read_text()
     assert md.startswith("caption\n") and "11 statements: 11 agrees, 0 does not, 0 cannot tell" in md
     assert '"usually at the 5th to 10th epoch"' in md and "epochs 7; 7; 7; 7; 7 (fold range 7–7)" in md

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from robustcurves import aggregate, figure, registry, table
+from robustcurves import aggregate, figure, io, registry, table
 
 
 def fold(success, l2):
@@ -26,7 +26,8 @@ def fold(success, l2):
 def write_table(summary, regime, tmp_path):
     rows = table.distance_table(summary, regime)
     paths = [tmp_path / f"t.{ext}" for ext in ("csv", "md", "tex")]
-    table.write(rows, *paths, "caption")
+    rendered = {paths[1]: table.markdown(rows, "caption"), paths[2]: table.latex(rows, "caption")}
+    io.write_table(rows, paths[0], rendered)
     return rows.set_index("attack"), paths[1].read_text(), paths[2].read_text()
 
 

@@ -157,6 +157,13 @@ def load(path) -> dict:
     return {**arrays, "class_names": attrs.get("class_names", [])}
 
 
+def load_test(path) -> tuple[np.ndarray, np.ndarray]:
+    """A prepared dataset's test images, float32 NHWC in [0, 1], and labels, int64: what the stages after
+    training attack and measure."""
+    dataset = load(path)
+    return to_float(dataset["x_test"]), dataset["y_test"]
+
+
 def to_float(x: np.ndarray) -> np.ndarray:
     """uint8 images on disk → float32 in [0, 1] inside the library."""
     return x.astype(np.float32) / 255.0

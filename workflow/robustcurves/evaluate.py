@@ -121,6 +121,6 @@ def fold_tables(
     fold,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`evaluation_tables` of a fold, its gradients checked on the fold's metric images (the robustness
-    stage's: `selection.fold_images`) for the vanishing-gradient flag."""
-    idx, _ = selection.fold_images(len(y_test), metric_samples, seed, dataset, fold, "robustness")
+    stage's: `selection.metric_images`) for the vanishing-gradient flag."""
+    idx, _ = selection.metric_images(len(y_test), metric_samples, seed, dataset, fold)
     return evaluation_tables(snapshots, x_test, y_test, adversarial, x_metric=x_test[idx])

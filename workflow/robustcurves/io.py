@@ -47,6 +47,13 @@ def write_text(text: str, path) -> None:
         tmp.write_text(text)
 
 
+def write_table(df: pd.DataFrame, csv, renderings: dict) -> None:
+    """A table as CSV beside its renderings (path → text: markdown, LaTeX), each file written atomically."""
+    write_csv(df, csv)
+    for path, text in renderings.items():
+        write_text(text, path)
+
+
 def write_json(obj, path) -> None:
     write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", path)
 

@@ -12,8 +12,6 @@ from importlib.resources import files
 import numpy as np
 import pandas as pd
 
-from .io import write_csv, write_text
-
 # The paper prints two decimals: a value within half a unit of them (L∞ 0.3 in float32 against "0.30 ±
 # 0.00") lies within its printed spread.
 PRINTED = 0.005
@@ -112,8 +110,3 @@ def markdown(table: pd.DataFrame, caption: str) -> str:
         "larger; both are compared with the paper's L2 (docs/paper.md)."
     )
     return f"{caption}\n\n{shown.to_markdown(index=False)}\n\n{legend}\n"
-
-
-def write(table: pd.DataFrame, csv, md, caption: str) -> None:
-    write_csv(table, csv)
-    write_text(markdown(table, caption), md)

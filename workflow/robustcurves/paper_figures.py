@@ -23,7 +23,6 @@ import pandas as pd
 from scipy import stats as sps
 
 from . import selection, statistics
-from .io import write_csv, write_text
 
 DATASETS = ("cifar10", "stl10")
 VERDICTS = ("agrees", "does not", "cannot tell")
@@ -367,8 +366,3 @@ def markdown(table: pd.DataFrame, caption: str, confidence: float = statistics.C
         "statements'."
     )
     return f"{caption}\n\n{shown.to_markdown(index=False)}\n\n{legend}\n"
-
-
-def write(table: pd.DataFrame, csv, md, caption: str, confidence: float = statistics.CONFIDENCE) -> None:
-    write_csv(table, csv)
-    write_text(markdown(table, caption, confidence), md)

@@ -241,9 +241,9 @@ def fold_tables(
     **settings,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`robustness_tables` of a fold: every `every`-th snapshot (and the last) on `samples` test images
-    drawn for the fold (`selection.fold_images`), the same images and CLEVER samples for every regime
+    drawn for the fold (`selection.metric_images`), the same images and CLEVER samples for every regime
     and epoch (common random numbers); `settings`: `clever` and `empirical_robustness`."""
-    idx, image_seed = selection.fold_images(len(y_test), samples, seed, dataset, fold, "robustness")
+    idx, image_seed = selection.metric_images(len(y_test), samples, seed, dataset, fold)
     epochs = selection.metric_epochs(snapshots.epochs, every)
     log.info("robustness of %d snapshots on %d test images", len(epochs), len(idx))
     return robustness_tables(

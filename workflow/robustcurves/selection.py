@@ -56,3 +56,9 @@ def fold_images(
     """
     fold_seed = seeding.derive(seed, dataset, fold, purpose)
     return metric_indices(test_size, samples, fold_seed), fold_seed
+
+
+def metric_images(test_size: int, samples: int, seed: int, dataset: str, fold) -> tuple[np.ndarray, int]:
+    """A fold's metric images: the robustness stage measures every snapshot on them, and the evaluate
+    stage checks the same snapshots' gradients there (`fold_images` for "robustness")."""
+    return fold_images(test_size, samples, seed, dataset, fold, "robustness")

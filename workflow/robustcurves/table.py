@@ -10,8 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .io import write_csv, write_text
-
 COLUMNS = {"l0": "L0 (pixels)", "l2": "L2", "l2_pixel": "L2 per pixel (paper's)", "linf": "Linf"}
 NO_SUCCESS = "no successful adversarial"
 
@@ -80,13 +78,14 @@ LEGEND = (
 )
 
 
-def write(table: pd.DataFrame, csv, md, tex, caption: str) -> None:
-    write_csv(table, csv)
-    write_text(f"{caption}\n\n{_formatted(table, latex=False).to_markdown(index=False)}\n\n{LEGEND}\n", md)
-    latex = _formatted(table, latex=True).to_latex(
+def markdown(table: pd.DataFrame, caption: str) -> str:
+    return f"{caption}\n\n{_formatted(table, latex=False).to_markdown(index=False)}\n\n{LEGEND}\n"
+
+
+def latex(table: pd.DataFrame, caption: str) -> str:
+    return _formatted(table, latex=True).to_latex(
         index=False,
         caption=f"{caption}. {LEGEND}".replace("_", r"\_").replace("±", r"$\pm$"),
         escape=False,
         label="tab:" + caption.split(":")[0].replace(" ", "-"),
     )
-    write_text(latex, tex)

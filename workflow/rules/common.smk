@@ -126,6 +126,15 @@ def paper_dataset(dataset):
     return ds["kind"] if ds["kind"] in ("cifar10", "stl10") else ds.get("paper")
 
 
+def paper_regimes():
+    """The paper's regime (normal, overfit) → this run's regime playing it, for those the run has."""
+    return {
+        paper: STATISTICS[paper]
+        for paper in ("normal", "overfit")
+        if STATISTICS[paper] in REGIMES
+    }
+
+
 def tf_resources(runtime):
     """Resources of the TensorFlow jobs; `compute.gpu` turns on a GPU request per job."""
     resources = {"mem_mb": COMPUTE["mem_mb"], "runtime": runtime}

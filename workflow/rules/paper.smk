@@ -24,11 +24,7 @@ rule paper_comparison:
         runtime=5,
     params:
         paper=lambda wc: paper_dataset(wc.dataset),
-        regimes={
-            paper: STATISTICS[paper]
-            for paper in ("normal", "overfit")
-            if STATISTICS[paper] in REGIMES
-        },
+        regimes=paper_regimes(),
         attacks={a: config["attacks"][a]["method"] for a in ATTACKS},
     script:
         "../scripts/paper_comparison.py"
@@ -62,11 +58,7 @@ rule paper_figures:
         paper=lambda wc: paper_dataset(wc.dataset),
         # [regime, fold] of each input, in their order
         fold_keys=fold_keys(),
-        regimes={
-            paper: STATISTICS[paper]
-            for paper in ("normal", "overfit")
-            if STATISTICS[paper] in REGIMES
-        },
+        regimes=paper_regimes(),
         cw=cw_attack(),
         warmup=STATISTICS["warmup"],
         confidence=STATISTICS["confidence"],

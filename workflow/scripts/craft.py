@@ -6,8 +6,7 @@ from robustcurves import adversarial, craft, data, io
 from robustcurves.models import Snapshots
 
 w, p = snakemake.wildcards, snakemake.params
-dataset = data.load(snakemake.input.data)
-x_test, y_test = data.to_float(dataset["x_test"]), dataset["y_test"]
+x_test, y_test = data.load_test(snakemake.input.data)
 epoch = io.read_json(snakemake.input.best)["epoch"]
 with Snapshots(snakemake.input.snapshots) as snapshots:
     model = snapshots.model(epoch)

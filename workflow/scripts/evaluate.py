@@ -6,8 +6,7 @@ from robustcurves import adversarial, data, evaluate, io
 from robustcurves.models import Snapshots
 
 w, p = snakemake.wildcards, snakemake.params
-dataset = data.load(snakemake.input.data)
-x_test, y_test = data.to_float(dataset["x_test"]), dataset["y_test"]
+x_test, y_test = data.load_test(snakemake.input.data)
 sets = {}
 for attack, path in zip(p.attacks, snakemake.input.adversarial, strict=True):
     adv, _ = adversarial.load(path)

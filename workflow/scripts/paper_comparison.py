@@ -4,7 +4,7 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from robustcurves import paper
+from robustcurves import io, paper
 
 p = snakemake.params
 table = paper.comparison(pd.read_csv(snakemake.input[0]), p.paper, p.regimes, p.attacks)
@@ -12,5 +12,5 @@ caption = (
     f"{snakemake.wildcards.dataset}: distances of the successful adversarials beside the paper's "
     f"{p.paper} tables"
 )
-paper.write(table, snakemake.output.csv, snakemake.output.md, caption)
+io.write_table(table, snakemake.output.csv, {snakemake.output.md: paper.markdown(table, caption)})
 log.info("%s", table.to_string())

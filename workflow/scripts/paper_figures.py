@@ -2,7 +2,7 @@ from common import setup
 
 log = setup(snakemake)
 
-from robustcurves import aggregate, paper_figures
+from robustcurves import aggregate, io, paper_figures
 
 p = snakemake.params
 frames = {
@@ -21,5 +21,6 @@ table = paper_figures.check(
 caption = (
     f"{snakemake.wildcards.dataset}: what the paper's text says of its {p.paper} figures, beside this run"
 )
-paper_figures.write(table, snakemake.output.csv, snakemake.output.md, caption, p.confidence)
+out = snakemake.output
+io.write_table(table, out.csv, {out.md: paper_figures.markdown(table, caption, p.confidence)})
 log.info("%s", table[["id", "verdict", "reason"]].to_string())

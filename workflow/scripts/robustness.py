@@ -6,8 +6,7 @@ from robustcurves import data, io, robustness
 from robustcurves.models import Snapshots
 
 w, p = snakemake.wildcards, snakemake.params
-dataset = data.load(snakemake.input.data)
-x_test, y_test = data.to_float(dataset["x_test"]), dataset["y_test"]
+x_test, y_test = data.load_test(snakemake.input.data)
 with Snapshots(snakemake.input.snapshots) as snapshots:
     table, clever = robustness.fold_tables(
         snapshots, x_test, y_test, **p.metrics, seed=p.seed, dataset=w.dataset, fold=w.fold

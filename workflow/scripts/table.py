@@ -4,7 +4,7 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from robustcurves import table
+from robustcurves import io, table
 
 w = snakemake.wildcards
 distances = table.distance_table(pd.read_csv(snakemake.input[0]), w.regime)
@@ -12,5 +12,7 @@ caption = (
     f"{w.dataset} {w.regime}: distance between clean and adversarial images per attack "
     "(successful attacks only)"
 )
-table.write(distances, snakemake.output.csv, snakemake.output.md, snakemake.output.tex, caption)
+out = snakemake.output
+rendered = {out.md: table.markdown(distances, caption), out.tex: table.latex(distances, caption)}
+io.write_table(distances, out.csv, rendered)
 log.info("%s", distances.to_string())

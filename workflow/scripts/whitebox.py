@@ -6,8 +6,7 @@ from robustcurves import data, io, whitebox
 from robustcurves.models import Snapshots
 
 w, p = snakemake.wildcards, snakemake.params
-dataset = data.load(snakemake.input.data)
-x_test, y_test = data.to_float(dataset["x_test"]), dataset["y_test"]
+x_test, y_test = data.load_test(snakemake.input.data)
 best = io.read_json(snakemake.input.best)["epoch"]
 with Snapshots(snakemake.input.snapshots) as snapshots:
     table = whitebox.fold_table(

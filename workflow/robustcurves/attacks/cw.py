@@ -22,7 +22,6 @@ from keras import ops
 from .. import art_adapter, backend
 from ..config import attack_defaults
 from . import cw_linesearch
-from .chunks import in_chunks
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Adam's usual constants
 TANH_SHRINK = 0.999999  # keeps arctanh finite at the range's ends
@@ -134,20 +133,20 @@ def carlini_wagner_l2(
 
     Images for which no adversarial was found come back unchanged.
     """
-    x = np.asarray(x, np.float32)
-    if len(x) == 0:
-        return x.copy()
-    attack = _attack_fn(
+    return cw_linesearch.run(
+        _attack_fn,
         model,
-        tuple(x.shape[1:]),
+        x,
+        y,
+        batch_size=batch_size,
+        clip=clip,
+        tanh_start=False,
         confidence=float(confidence),
         learning_rate=float(learning_rate),
         binary_search_steps=int(binary_search_steps),
         max_iter=int(max_iter),
         initial_const=float(initial_const),
-        clip=tuple(map(float, clip)),
     )
-    return in_chunks(attack, batch_size, x, np.asarray(y, np.int64), name="CW-L2")
 
 
 def cw(

@@ -263,14 +263,16 @@ def carlini_wagner_l2_linesearch(
     matters only through one batch-wide test (see the module docstring); ART's own `batch_size`
     plays the same role there.
     """
-    x = np.asarray(x, np.float32)
-    if len(x) == 0:
-        return x.copy()
     if max_halving < 1 or max_doubling < 1:
         raise ValueError(f"max_halving and max_doubling must be >= 1, got {max_halving}, {max_doubling}")
-    attack = _attack_fn(
+    return run(
+        _attack_fn,
         model,
-        tuple(x.shape[1:]),
+        x,
+        y,
+        batch_size=batch_size,
+        clip=clip,
+        tanh_start=True,
         confidence=float(confidence),
         learning_rate=float(learning_rate),
         binary_search_steps=int(binary_search_steps),
@@ -278,7 +280,17 @@ def carlini_wagner_l2_linesearch(
         initial_const=float(initial_const),
         max_halving=int(max_halving),
         max_doubling=int(max_doubling),
-        clip=tuple(map(float, clip)),
     )
-    y = np.asarray(y, np.int64)
-    return in_chunks(attack, batch_size, x, to_tanh(x, *clip), y, name="CW-L2")
+
+
+def run(attack_fn, model, x, y, *, batch_size: int, clip, tanh_start: bool, **settings) -> np.ndarray:
+    """One CW-L2 search of either algorithm (`attack_fn`: its compiled attack, built for the images' shape
+    and `settings`) over images `x` (float32 NHWC in `clip`) with labels `y`, `batch_size` at a time;
+    `tanh_start`: the attack also takes the images in tanh space. Images with no adversarial come back
+    unchanged."""
+    x = np.asarray(x, np.float32)
+    if len(x) == 0:
+        return x.copy()
+    attack = attack_fn(model, tuple(x.shape[1:]), clip=tuple(map(float, clip)), **settings)
+    start = (to_tanh(x, *clip),) if tanh_start else ()
+    return in_chunks(attack, batch_size, x, *start, np.asarray(y, np.int64), name="CW-L2")
