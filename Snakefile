@@ -2,6 +2,7 @@
 # Thin rules; the science lives in workflow/robustcurves. See README.md and ../shared/DESIGN.md.
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import min_version
 
 try:
@@ -22,7 +23,7 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
-check(config, SCHEMA)  # workflow/schemas/config.schema.yaml
+check(config, SCHEMA, warn=logger.warning)  # workflow/schemas/config.schema.yaml
 
 
 # The report's front page: the study, its settings and each dataset's answer (workflow/rules/front.smk).

@@ -59,7 +59,7 @@ def pairs(run: Path, config: dict, dataset: str, x_test: np.ndarray, epochs_of) 
             base = run / f"results/{dataset}/{regime}/fold{fold}"
             scores = pd.read_csv(base / "clever.csv")
             idx, _ = selection.fold_images(
-                len(x_test), config["metrics"]["samples"], config["seed"], dataset, fold, "robustness"
+                len(x_test), config["robustness"]["samples"], config["seed"], dataset, fold, "robustness"
             )
             x = x_test[idx]
             with models.Snapshots(base / "snapshots.h5") as snapshots:
@@ -112,7 +112,7 @@ def sensitivity(run: Path, config: dict, dataset: str, x_test: np.ndarray) -> pd
     """Mean CLEVER of the last epoch's snapshot per regime and fold, for each (radius, nb_batches)."""
     settings = {
         k: v
-        for k, v in config["metrics"]["clever"].items()
+        for k, v in config["robustness"]["clever"].items()
         if k not in ("radius", "nb_batches", "implementation")
     }
     rows = []
@@ -120,7 +120,7 @@ def sensitivity(run: Path, config: dict, dataset: str, x_test: np.ndarray) -> pd
         for fold in range(config["folds"]):
             base = run / f"results/{dataset}/{regime}/fold{fold}"
             idx, seed = selection.fold_images(
-                len(x_test), config["metrics"]["samples"], config["seed"], dataset, fold, "robustness"
+                len(x_test), config["robustness"]["samples"], config["seed"], dataset, fold, "robustness"
             )
             with models.Snapshots(base / "snapshots.h5") as snapshots:
                 epoch = snapshots.epochs[-1]

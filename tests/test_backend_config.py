@@ -35,7 +35,7 @@ def test_an_art_implementation_on_another_backend_is_refused_by_name():
         )
     text = str(err.value)
     assert "attacks.p.implementation: art is ART's implementation" in text and "compute.backend jax" in text
-    assert "metrics.clever.implementation" in text
+    assert "robustness.clever.implementation" in text
     assert "attacks.f" not in text  # unset: ours, filled in
 
 

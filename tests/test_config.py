@@ -58,7 +58,7 @@ def broken(**changes):
             "datasets.mnist5k.regimes.fast: no such regime",
         ),
         ({"datasets__mine": {"kind": "arrays"}}, "datasets.mine: 'path' is a required property"),
-        ({"metrics__every": 0}, "metrics.every: 0 is less than the minimum of 1"),
+        ({"robustness__every": 0}, "robustness.every: 0 is less than the minimum of 1"),
         (
             {"model": "vgg16"},
             "model: 'vgg16' is not lenet5, resnet20, module:function or path/to/file.py:function",
@@ -222,3 +222,24 @@ def test_every_figure_has_its_style_section_and_no_other():
     figures = yaml.safe_load(SCHEMA.read_text())["properties"]["figures"]["properties"]
     sections = {k for k, v in figures.items() if v.get("$ref") == "#/$defs/style"}
     assert sections == set(registry.FIGURES)
+
+
+def test_a_section_under_its_old_name_is_accepted_with_a_message_naming_the_new_one(tmp_path):
+    # `attack` and `metrics` were renamed after the stages that read them (craft, robustness)
+    old = {**copy.deepcopy(SHORT), "attack": {"samples": 50}, "metrics": {"every": 3}}
+    with pytest.warns(FutureWarning) as warned:
+        config = check(copy.deepcopy(old), SCHEMA)
+    assert config["craft"]["samples"] == 50 and config["robustness"]["every"] == 3
+    assert "attack" not in config and "metrics" not in config
+    messages = [str(w.message) for w in warned]
+    assert any("config section `metrics` is now `robustness`" in m for m in messages)
+    assert any("config section `attack` is now `craft`" in m for m in messages)
+    new = check({**copy.deepcopy(SHORT), "craft": {"samples": 50}, "robustness": {"every": 3}}, SCHEMA)
+    assert config == new
+    with pytest.raises(ConfigError, match="both `metrics` and `robustness`"):
+        check({**copy.deepcopy(SHORT), "metrics": {}, "robustness": {}}, SCHEMA)
+    # and Snakemake runs such a config, saying so
+    path = tmp_path / "old.yaml"
+    path.write_text(yaml.safe_dump(old))
+    proc = snakemake(ROOT, "-n", "--forceall", "--configfile", str(path))
+    assert "config section `attack` is now `craft`" in proc.stderr + proc.stdout

@@ -39,9 +39,9 @@ def defaulted(module, parameter: str) -> list:
 # (function, the settings it takes, {parameter: setting} where the names differ, parameters that are no
 # setting's default); `implementation` of FGSM and PGD: unset, the backend decides (config.py fills it)
 FUNCTIONS = [
-    (clever.clever_scores, validated("metrics", "clever"), {}, ()),
-    (clever.clever_checked, validated("metrics", "clever"), {}, ()),
-    (clever.fit_check, validated("metrics", "clever"), {}, ()),
+    (clever.clever_scores, validated("robustness", "clever"), {}, ()),
+    (clever.clever_checked, validated("robustness", "clever"), {}, ()),
+    (clever.fit_check, validated("robustness", "clever"), {}, ()),
     (fgsm.fgsm, attack("fgsm"), {}, ("implementation",)),
     (fgsm.fgsm_batched, attack("fgsm"), {}, ()),
     (pgd.pgd_with_success, attack("pgd"), {}, ()),

@@ -83,9 +83,9 @@ def test_projection_recovers_the_cost_model_on_another_config(tmp_path):
     target = copy.deepcopy(calibration)
     target["epochs"] = 70
     target["folds"] = 3
-    target["attack"]["samples"] = 100
+    target["craft"]["samples"] = 100
     target["attacks"]["pgd"]["max_iter"] = 10
-    target["metrics"]["every"] = 5
+    target["robustness"]["every"] = 5
     projected = estimate.estimate(target, calibration, bench, overheads=estimate.OVERHEAD)
     facts = {n: estimate.dataset_facts(n, d) for n, d in target["datasets"].items()}
     expected = []
@@ -126,7 +126,7 @@ def test_cost_models_scale_with_the_work():
     attack = units(config, "craft", "cw") - forward
     steps = config["attacks"]["cw"]["binary_search_steps"] * config["attacks"]["cw"]["max_iter"]
     assert steps == 25 * 10  # the default CW: ART's algorithm with 25 binary-search steps
-    assert attack == pytest.approx(config["attack"]["samples"] * steps * image)
+    assert attack == pytest.approx(config["craft"]["samples"] * steps * image)
     assert units(cw, "craft", "cw") - forward == pytest.approx(4 * attack)
     stl = copy.deepcopy(config)
     stl["datasets"] = {"stl10": {"kind": "stl10"}}

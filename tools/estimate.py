@@ -217,7 +217,7 @@ def units(job: dict, config: dict, facts: dict[str, dict]) -> tuple[str, float]:
     model = config["datasets"][w["dataset"]].get("model", config["model"])
     image = model_macs(model, f["shape"], f["classes"])
     n_train, n_test, epochs = f["train"], f["test"], config["epochs"]
-    attacked = min(config["attack"]["samples"], n_test)
+    attacked = min(config["craft"]["samples"], n_test)
     if rule == "split":
         return rule, float(n_train)
     if rule == "train":
@@ -233,7 +233,7 @@ def units(job: dict, config: dict, facts: dict[str, dict]) -> tuple[str, float]:
         sets = n_test + len(config["attacks"]) * attacked
         return rule, FORWARD * epochs * sets * image
     if rule == "robustness":
-        metrics = config["metrics"]
+        metrics = config["robustness"]
         clever, er = metrics["clever"], metrics["empirical_robustness"]
         points = clever["nb_batches"] * clever["batch_size"] * (f["classes"] - 1)
         steps = er["eps_max"] / er["eps_step"]

@@ -37,9 +37,9 @@ CHUNK_POINTS = 4096  # points per compiled call; LeNet activations for these sta
 # A fitted Lipschitz estimate more than this many observed spreads above the largest maximum is the
 # collapse (location ~1e5x the maxima), not an extrapolation
 LOCATION_FACTOR = 10.0
-# The settings' defaults are the schema's metrics.clever (its ks_pvalue: Weng et al.'s reference code,
+# The settings' defaults are the schema's robustness.clever (its ks_pvalue: Weng et al.'s reference code,
 # IBM/CLEVER-Robustness-Score, calls a fit whose K-S p-value is below it "ill-conditioned")
-SETTINGS = default("metrics", "clever")
+SETTINGS = default("robustness", "clever")
 # ART's sampling settings, which the config does not expose
 POOL_FACTOR, CLIP, C_INIT = 10, (0.0, 1.0), 1.0
 

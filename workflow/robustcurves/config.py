@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -18,12 +19,21 @@ class ConfigError(ValueError):
     pass
 
 
-def check(config: dict, schema_path) -> dict:
+# Sections renamed after the stage that reads them (issue 28): old name -> new name. The old names are
+# accepted, with a warning, until the next release.
+RENAMED = {"attack": "craft", "metrics": "robustness"}
+
+
+def check(config: dict, schema_path, warn=None) -> dict:
     """Fill in the schema's defaults (in place, as `snakemake.utils.validate(set_default=True)` does),
-    then raise ConfigError listing every violation as `path.to.key: what is wrong`. Returns `config`."""
+    then raise ConfigError listing every violation as `path.to.key: what is wrong`. Returns `config`.
+
+    A section under its old name (RENAMED) moves to its new one, said through `warn` (a callable taking
+    the message; default: a FutureWarning)."""
     from jsonschema import Draft202012Validator
 
     schema = yaml.safe_load(Path(schema_path).read_text())
+    _rename_sections(config, warn or _future_warning)
     # Defaults first, in a pass of their own, so that no check runs before a default it depends on is
     # in place (a schema's keyword order is not an evaluation order).
     _fill_defaults(config, schema)
@@ -39,6 +49,25 @@ def check(config: dict, schema_path) -> dict:
             "invalid configuration (see workflow/schemas/config.schema.yaml):\n" + "\n".join(problems)
         )
     return config
+
+
+def _future_warning(message: str) -> None:
+    # Python's category for a deprecation that users, not only developers, should see
+    warnings.warn(message, FutureWarning, stacklevel=4)
+
+
+def _rename_sections(config: dict, warn) -> None:
+    """A section under its old name (RENAMED) moves to its new one, `warn` naming both."""
+    for old, new in RENAMED.items():
+        if old not in config:
+            continue
+        if new in config:
+            raise ConfigError(
+                f"invalid configuration: both `{old}` and `{new}`; `{old}` is the old name of `{new}`: "
+                f"keep `{new}` only"
+            )
+        warn(f"config section `{old}` is now `{new}`; the old name is accepted until the next release")
+        config[new] = config.pop(old)
 
 
 def load(path) -> dict:
@@ -69,7 +98,7 @@ def _filled(given: str) -> dict:
 
 
 def default(*keys: str, **given):
-    """The schema's default of the setting at `keys` (a section, e.g. `default("metrics", "clever")`, or
+    """The schema's default of the setting at `keys` (a section, e.g. `default("robustness", "clever")`, or
     one value), as validation fills it into a config holding `given`; a copy.
 
     The library's functions take their settings' defaults from here, so that a setting has its default
@@ -171,8 +200,8 @@ def _art_requests(config: dict) -> list[str]:
         for name, a in config["attacks"].items()
         if a.get("implementation") == "art"
     ]
-    if config["metrics"]["clever"]["implementation"] == "art":
-        keys.append("metrics.clever.implementation")
+    if config["robustness"]["clever"]["implementation"] == "art":
+        keys.append("robustness.clever.implementation")
     return keys
 
 

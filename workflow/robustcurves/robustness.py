@@ -178,7 +178,7 @@ def robustness_tables(
     model = snapshots.model()
     forward = logits_fn(model)
     # settings not given (by callers outside the workflow: the config gives all) take the schema's
-    clever = {**default("metrics", "clever"), **clever}
+    clever = {**default("robustness", "clever"), **clever}
     if clever["norm"] == "inf":
         clever["norm"] = np.inf
     ks_pvalue = clever.pop("ks_pvalue")

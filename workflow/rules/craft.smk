@@ -19,7 +19,7 @@ rule craft:
         **tf_resources(runtime=240),
     params:
         attack=attack_params,
-        samples=config["attack"]["samples"],
+        samples=config["craft"]["samples"],
         seed=config["seed"],
         compute=compute_params(),
     script:

@@ -24,7 +24,7 @@ rule evaluate:
         **tf_resources(runtime=60),
     params:
         attacks=ATTACKS,
-        metric_samples=config["metrics"]["samples"],
+        metric_samples=config["robustness"]["samples"],
         seed=config["seed"],
         compute=compute_params(),
     script:

@@ -62,6 +62,6 @@ rule paper_figures:
         cw=cw_attack(),
         warmup=STATISTICS["warmup"],
         confidence=STATISTICS["confidence"],
-        clever_radius=config["metrics"]["clever"]["radius"],
+        clever_radius=config["robustness"]["clever"]["radius"],
     script:
         "../scripts/paper_figures.py"

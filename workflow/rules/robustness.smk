@@ -20,7 +20,7 @@ rule robustness:
     resources:
         **tf_resources(runtime=240),
     params:
-        metrics=canonical(config["metrics"]),
+        robustness=canonical(config["robustness"]),
         seed=config["seed"],
         compute=compute_params(),
     script:
