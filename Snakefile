@@ -26,12 +26,13 @@ if not workflow.overwrite_configfiles:
 check(config, SCHEMA, warn=logger.warning)  # workflow/schemas/config.schema.yaml
 
 
-# The report's front page: the study, its settings and each dataset's answer (workflow/rules/front.smk).
+# The report's front page: the study, its settings and each dataset's answer (workflow/rules/front_page.smk).
 report: "workflow/report/workflow.rst"
 
 
-# One file per stage, named as its rule, its script and its library module (but train's training.py and
-# select_best's selection.py); front.smk and paper.smk group the report's front page and the paper's tables.
+# One file per rule, named as the rule and its script, and as its library module but for train's
+# training.py, select_best's selection.py and the report's rules (front_page, html_table: report.py;
+# paper_comparison: paper.py).
 include: "workflow/rules/common.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/prepare.smk"
@@ -48,8 +49,10 @@ include: "workflow/rules/figure.smk"
 include: "workflow/rules/table.smk"
 include: "workflow/rules/statistics.smk"
 include: "workflow/rules/provenance.smk"
-include: "workflow/rules/front.smk"
-include: "workflow/rules/paper.smk"
+include: "workflow/rules/html_table.smk"
+include: "workflow/rules/front_page.smk"
+include: "workflow/rules/paper_comparison.smk"
+include: "workflow/rules/paper_figures.smk"
 
 
 rule all:

@@ -46,7 +46,7 @@ def mnist5k_lenet(epochs: int = 3, seed: int = 0):
             optimizer="adam",
             momentum=0.9,
             weight_decay=0.0,
-            augment_images=False,
+            augment=False,
             learning_rate=1e-3,
             seed=seed,
             snapshots_path=path,

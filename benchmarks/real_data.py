@@ -40,7 +40,7 @@ def cifar10_lenet(epochs: int = 3, learning_rate: float = 1e-3, seed: int = 0, t
             optimizer="adam",
             momentum=0.9,
             weight_decay=0.0,
-            augment_images=False,
+            augment=False,
             learning_rate=learning_rate,
             seed=seed,
             snapshots_path=path,

@@ -41,7 +41,7 @@ TINY_TRAINING = {
     "optimizer": "adam",
     "momentum": 0.9,
     "weight_decay": 0.0,
-    "augment_images": False,
+    "augment": False,
     "seed": 1,
 }
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from robustcurves import job
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -69,14 +71,13 @@ def test_gpu_set_is_the_cpu_set_with_the_cuda_build_of_tensorflow():
 
 def test_gpu_rules_use_the_gpu_env_and_make_installs_it():
     common = (ROOT / "workflow/rules/common.smk").read_text()
-    line = re.search(r"^TF_ENV = [^\n]*(?:\n[ )][^\n]*)*", common, re.M)[0]
+    assert re.search(r"^TF_ENV = job\.conda_env\(COMPUTE\)$", common, re.M)
     cases = [("tensorflow", 0, "tensorflow.yaml"), ("tensorflow", 1, "tensorflow-gpu.yaml")]
     cases += [("tensorflow", 2, "tensorflow-gpu.yaml"), ("jax", 0, "jax.yaml"), ("jax", 1, "jax.yaml")]
     for backend, gpu, env in cases:
-        scope = {"COMPUTE": {"gpu": gpu, "backend": backend}}
-        exec(line, scope)
-        path = (ROOT / "workflow/rules" / scope["TF_ENV"]).resolve()
+        path = (ROOT / "workflow/rules" / job.conda_env({"gpu": gpu, "backend": backend})).resolve()
         assert path == ROOT / "envs" / env and path.exists()
+    assert (ROOT / "workflow/rules" / job.ANALYSIS_ENV).resolve() == ROOT / "envs/analysis.yaml"
     assert "TF_ENV" in (ROOT / "workflow/rules/train.smk").read_text()
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^install-gpu:", makefile, re.M)

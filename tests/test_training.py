@@ -83,7 +83,7 @@ RESUMED = {
         "model": "resnet20",
         "optimizer": "sgd",
         "weight_decay": 1e-4,
-        "augment_images": True,
+        "augment": True,
     },
 }
 
@@ -148,8 +148,8 @@ def test_split_from_fold_validates_on_fold_k_and_tests_on_the_test_set():
 
 def test_augmentation_flips_and_crops_each_image_reproducibly():
     x = np.random.default_rng(0).uniform(size=(64, 8, 8, 3)).astype(np.float32)
-    a = training.augment(x, np.random.default_rng(1))
-    np.testing.assert_array_equal(a, training.augment(x, np.random.default_rng(1)))
+    a = training.flip_and_crop(x, np.random.default_rng(1))
+    np.testing.assert_array_equal(a, training.flip_and_crop(x, np.random.default_rng(1)))
     assert a.shape == x.shape and a.dtype == x.dtype
     # each output is its image, maybe flipped, shifted by at most 4 pixels, zero where shifted in
     for image, out in zip(x, a, strict=True):

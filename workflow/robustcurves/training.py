@@ -62,7 +62,7 @@ def _evaluator(model, loss_fn):
     return evaluate
 
 
-def augment(x: np.ndarray, rng: np.random.Generator, pad: int = 4) -> np.ndarray:
+def flip_and_crop(x: np.ndarray, rng: np.random.Generator, pad: int = 4) -> np.ndarray:
     """Random horizontal flips and random crops of the images zero-padded by `pad` pixels, one draw per
     image (He et al. 2016, §4.2). x: (N, H, W, C); returns the same shape."""
     n, h, w, _ = x.shape
@@ -94,7 +94,7 @@ def train(
     optimizer: str,
     momentum: float,
     weight_decay: float,
-    augment_images: bool,
+    augment: bool,
     seed: int,
     snapshots_path,
     history_path=None,
@@ -127,7 +127,7 @@ def train(
         "optimizer": optimizer,
         "momentum": momentum,
         "weight_decay": weight_decay,
-        "augment": augment_images,
+        "augment": augment,
         "seed": seed,
         "data": hashlib.sha256(x_train.tobytes() + y_train.tobytes() + x_val.tobytes()).hexdigest(),
     }
@@ -142,7 +142,7 @@ def train(
         loss_sum = hits = 0.0
         for i in range(0, len(order), batch_size):
             idx = order[i : i + batch_size]
-            x = augment(x_train[idx], draws) if augment_images else x_train[idx]
+            x = flip_and_crop(x_train[idx], draws) if augment else x_train[idx]
             bl, bh = step(backend.tensor(x), backend.tensor(y_train[idx]))
             loss_sum, hits = loss_sum + float(bl), hits + float(bh)
         row = {"epoch": epoch, "train_loss": loss_sum / len(order), "train_accuracy": hits / len(order)}

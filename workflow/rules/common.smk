@@ -110,7 +110,7 @@ def dataset_outputs(dataset):
             "results/{dataset}/tables/claims.{ext}", dataset=dataset, ext=["csv", "md"]
         )
     if paper_dataset(dataset):
-        # the paper's tables and its figure statements beside ours (paper.smk)
+        # the paper's tables and its figure statements beside ours (paper_comparison.smk, paper_figures.smk)
         outputs += expand(
             "results/{dataset}/tables/{table}.{ext}",
             dataset=dataset,
@@ -238,7 +238,7 @@ def cw_attack():
     return next(iter(attacks_by_method("cw")), None)
 
 
-# The report's front page and its HTML tables (front.smk)
+# The report's front page and its HTML tables (front_page.smk, html_table.smk)
 def front_inputs(wildcards):
     """The headline figure (png, else svg) and, when the claims are drawn, their table."""
     inputs = {}

@@ -20,7 +20,7 @@ training.train(
     optimizer=p.regime["optimizer"],
     momentum=p.regime["momentum"],
     weight_decay=p.regime["weight_decay"],
-    augment_images=p.regime["augment"],
+    augment=p.regime["augment"],
     # no regime in the seed: a fold starts from the same weights in every regime (a paired design)
     seed=seeding.derive(p.seed, w.dataset, k, "train"),
     snapshots_path=snakemake.output.snapshots,

@@ -1,36 +1,7 @@
-# The paper beside this run, for datasets the paper used (docs/paper.md): its Tables 2–5 beside our
-# distances (paper_comparison), and what its text says of its figures beside our curves (paper_figures).
+# What the paper's text says of its figures (paper_figures.csv) beside this run, with a verdict each
+# (docs/paper.md).
 
 
-rule paper_comparison:
-    input:
-        "results/{dataset}/summary/distances.csv",
-    output:
-        csv=report(
-            "results/{dataset}/tables/paper_comparison.csv",
-            caption="../report/paper_comparison.rst",
-            category="{dataset}",
-            subcategory="paper comparison",
-        ),
-        md="results/{dataset}/tables/paper_comparison.md",
-    log:
-        "logs/paper_comparison/{dataset}.log",
-    benchmark:
-        "logs/benchmarks/paper_comparison/{dataset}.tsv"
-    conda:
-        ANALYSIS_ENV
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        paper=lambda wc: paper_dataset(wc.dataset),
-        regimes=paper_regimes(),
-        attacks={a: config["attacks"][a]["method"] for a in ATTACKS},
-    script:
-        "../scripts/paper_comparison.py"
-
-
-# What the paper's text says of its figures (paper_figures.csv) beside this run, with a verdict each.
 rule paper_figures:
     input:
         history=lambda wc: fold_outputs("history.csv", wc.dataset),
