@@ -47,3 +47,17 @@ def test_titles_wrap_to_the_figure_width(width):
     lines = fig._suptitle.get_text().split("\n")
     assert len(lines) > 2 and max(map(len, lines)) <= max(30, int(width * 13))
     figure.plt.close(fig)
+
+
+def test_a_figure_saved_twice_is_the_same_bytes_in_every_format(tmp_path):
+    import matplotlib.pyplot as plt
+
+    written = []
+    for run in range(2):  # matplotlib salts SVG ids at random and dates SVG and PDF unless told not to
+        fig, ax = plt.subplots()
+        ax.fill_between([0, 1, 2], [0, 1, 0], [1, 2, 1], alpha=0.2)
+        ax.set_title("epoch")
+        paths = [tmp_path / f"{run}.{kind}" for kind in ("png", "svg", "pdf")]
+        figure.save(fig, paths)
+        written.append([p.read_bytes() for p in paths])
+    assert written[0] == written[1]

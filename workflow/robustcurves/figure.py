@@ -174,13 +174,19 @@ def theme(context: str = STYLE["context"]) -> None:
     sns.set_theme(context=context, style="whitegrid")
 
 
+# No creation date, and SVG element ids from a fixed salt (matplotlib's default salt is random per
+# process): the same figure is the same bytes in every run, as every other artefact is.
+METADATA = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}
+
+
 def save(fig, paths, dpi: int = STYLE["dpi"]) -> None:
-    """Write the figure to each path atomically (format from the extension)."""
+    """Write the figure to each path atomically (format from the extension), byte-reproducibly."""
     from .io import atomic_path
 
     for path in paths:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=dpi, format=str(path).rsplit(".", 1)[-1])
+        kind = str(path).rsplit(".", 1)[-1]
+        with atomic_path(path) as tmp, plt.rc_context({"svg.hashsalt": "robustcurves"}):
+            fig.savefig(tmp, dpi=dpi, format=kind, metadata=METADATA.get(kind))
     plt.close(fig)
 
 
