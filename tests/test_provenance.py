@@ -102,6 +102,7 @@ def test_rule_writes_the_record_beside_the_results(finished_run):
     record = json.loads((work / "results/mnist5k/provenance.json").read_text())
     assert KEYS <= set(record)
     assert (record["seed"], record["threads"], record["backend"]) == (7, 1, "tensorflow")  # tiny.yaml
+    assert record["model"] == {"name": "lenet5"}  # the network this dataset ran
     assert "results/mnist5k/tables/claims.csv" in record["artifacts"]
     assert "results/mnist5k/figures/headline.png" in record["artifacts"]
     # every run's final outputs include it

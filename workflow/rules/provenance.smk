@@ -18,5 +18,7 @@ rule provenance:
         runtime=5,
     params:
         **provenance_params(),
+        # the network the dataset ran (a user model's with the digest of its source)
+        model=model_params,
     script:
         "../scripts/provenance.py"
