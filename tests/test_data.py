@@ -97,6 +97,7 @@ def test_labels_with_gaps_keep_their_names_from_class_names():
     [
         ({"y_test": [0, 3]}, "m: y_test has labels [3] that no training image has"),
         ({"y_train": [1, 1, 1], "y_test": [1]}, "m: y_train holds a single class ([1]); need at least 2"),
+        ({"y_test": [2, 2, 2]}, "m: y_test holds a single class ([2]); need at least 2"),
         ({"y_train": [0, 1, -1, 2]}, "y_train: labels must be 0..C-1 (found -1)"),
         ({"y_train": [[0.5, 0.5], [1, 0]], "y_test": [0]}, "m: y_train has shape (2, 2); expected N labels"),
     ],
@@ -109,7 +110,8 @@ def test_labels_that_cannot_be_used_are_refused(bad, message):
 
 def test_one_hot_labels_are_accepted():
     # one test image with a one-hot label: (1, C), read as one label, not as C labels (issue 21)
-    one = checked(arrays(y_train=np.eye(3)[[2, 0, 1, 1]], y_test=[[0, 0, 1]]), "m")
+    # (validate alone: a one-image test set is one class, which `trainable` refuses)
+    one = data.validate(arrays(y_train=np.eye(3)[[2, 0, 1, 1]], y_test=[[0, 0, 1]]), "m")
     assert one["y_test"].tolist() == [2]
     onehot = np.eye(3, dtype=np.float32)[[2, 0, 1, 1]]
     ok = checked(arrays(y_train=onehot, y_test=np.eye(3)[[0, 1, 2]]), "m")
@@ -135,7 +137,7 @@ def test_small_images_are_the_models_to_refuse():
 
 
 def test_prepare_dispatches_on_the_kind(tmp_path):
-    np.savez(tmp_path / "mine.npz", **arrays(y_train=[1, 2, 1, 2], y_test=[2]))
+    np.savez(tmp_path / "mine.npz", **arrays(y_train=[1, 2, 1, 2], y_test=[2, 1]))
     dataset, source, checksum = prepare.prepare(
         "arrays", {"kind": "arrays", "seed": 0}, tmp_path / "mine.npz"
     )
@@ -145,7 +147,7 @@ def test_prepare_dispatches_on_the_kind(tmp_path):
 
 
 def test_more_class_names_than_classes_keeps_the_names_of_the_classes_present():
-    ok = checked(arrays(y_train=[0, 1, 1], y_test=[1], class_names=np.array(["a", "b", "c"])), "m")
+    ok = checked(arrays(y_train=[0, 1, 1], y_test=[1, 0], class_names=np.array(["a", "b", "c"])), "m")
     assert ok["class_names"] == ["a", "b"] and ok["y_train"].tolist() == [0, 1, 1]
 
 
@@ -167,3 +169,40 @@ def test_a_subset_is_stratified_seeded_in_the_sources_order_and_refused_when_it_
         prepare.subset(full, {"test": 1001}, 0, "m")
     with pytest.raises(data.DatasetError, match="subset.train is 9, .* between 10 and 4000"):
         prepare.subset(full, {"train": 9}, 0, "m")
+
+
+def test_a_fold_that_would_train_without_a_class_is_refused_naming_class_and_fold():
+    y = np.array([0] * 6 + [1] * 6 + [2])  # class "bird" has one training image: one fold never sees it
+    with pytest.raises(data.DatasetError, match=r"fold \d would train without class bird \(1 image\(s\)\)"):
+        split.folds(y, 2, seed=0, class_names=["cat", "dog", "bird"])
+    with pytest.raises(data.DatasetError, match=r"without class 2 \(1 image"):
+        split.folds(y, 3, seed=0)  # numbered when the dataset names no classes
+    table = split.folds(np.array([0] * 6 + [1] * 6 + [2] * 2), 2, seed=0)  # two images: one per fold
+    assert all(set(table.loc[table["fold"] != f, "label"]) == {0, 1, 2} for f in (0, 1))
+
+
+@pytest.mark.parametrize(
+    "y_train, y_test, message",
+    [
+        ([0, 1] * 10 + [2], [0, 1, 2], r"fold \d would train without class 2 \(1 image\(s\)\)"),
+        ([0, 1] * 10, [1] * 4, r"y_test holds a single class \(\[1\]\); need at least 2"),
+    ],
+    ids=["class-with-one-image", "one-class-test-set"],
+)
+def test_snakemake_refuses_before_training_naming_the_problem(tmp_path, y_train, y_test, message):
+    import re
+
+    import yaml
+
+    from workflow_utils import snakemake, workflow_copy
+
+    work = workflow_copy(tmp_path / "work")
+    np.savez(work / "mine.npz", **arrays(y_train=y_train, y_test=y_test))
+    config = yaml.safe_load((work / "tests/config/tiny.yaml").read_text())
+    config["datasets"] = {"mine": {"kind": "arrays", "path": "mine.npz"}}
+    (work / "mine.yaml").write_text(yaml.safe_dump(config))
+    proc = snakemake(work, "results/mine/folds.csv", "--configfile", "mine.yaml", check=False)
+    assert proc.returncode != 0
+    logs = "".join(p.read_text() for p in (work / "logs").rglob("*.log"))
+    assert re.search(message, logs), logs[-2000:]
+    assert not (work / "results/mine/folds.csv").exists() and not list((work / "results").rglob("*.h5"))

@@ -125,6 +125,14 @@ def test_degenerate_flags_follow_their_thresholds():
     assert "class 2 on 99.0%" in bad["degenerate"]
 
 
+def test_a_network_right_on_a_test_set_of_nearly_one_class_is_not_constant_predictions():
+    labels = np.array([0] * 199 + [1])  # a class-poor test set: 99.5 % one class
+    right = measures.degenerate(labels.copy(), np.array([1e-3]), labels)
+    assert not right["constant_predictions"] and right["degenerate"] == ""
+    collapsed = measures.degenerate(np.zeros(200, int), np.array([1e-3]), np.arange(200) % 2)
+    assert collapsed["constant_predictions"] and "class 0 on 100.0%" in collapsed["degenerate"]
+
+
 def toy_adversarials(s, x, y):
     """The originals themselves, except the first half of the ones the epoch-2 snapshot classifies
     correctly, replaced by an image it puts in another class: (predictions, x_adv, indices, replaced)."""

@@ -25,7 +25,8 @@ FOLD = "results/{dataset}/{regime}/fold{fold}"
 CHECKS = (
     Check(
         "constant_predictions",
-        "one class takes at least 99 % of a snapshot's test predictions: the network has collapsed.",
+        "one class takes at least 99 % of a snapshot's test predictions while the test labels vary: the "
+        "network has collapsed.",
         "measures:degenerate",
         (f"{FOLD}/evaluation.csv:constant_predictions", f"{FOLD}/robustness.csv:constant_predictions",
          "logs/train (a warning per epoch)"),
@@ -70,9 +71,16 @@ CHECKS = (
     Check(
         "dataset",
         "a dataset's arrays lack a key, are channels first, have labels of the wrong shape, a test class "
-        "no training image has, or a single class: refused before any training.",
+        "no training image has, or a single class in training or test: refused before any training.",
         "data:trainable",
         ("refused", "logs/prepare"),
+    ),
+    Check(
+        "fold_without_class",
+        "all images of a class fall in one fold's validation part (a class with one training image "
+        "always does), so that fold would train without it: refused before any training.",
+        "split:folds",
+        ("refused", "logs/split"),
     ),
     Check(
         "non_finite_loss",

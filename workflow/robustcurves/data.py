@@ -74,7 +74,7 @@ def trainable(dataset: dict, source: str) -> dict:
 
     Labels that are not 0..C-1 with every class present in training (1..10, or with gaps) are
     renumbered 0..C-1 in sorted order, named by `class_names[value]` (the value itself unless the
-    file names it); a test label no training image has, or a single class, is refused
+    file names it); a test label no training image has, or a single class in training or test, is refused
     (docs/datasets.md). Whether the images are large enough is the model's to say (models.build).
     """
     out = dict(dataset)
@@ -82,6 +82,11 @@ def trainable(dataset: dict, source: str) -> dict:
     unseen = np.setdiff1d(np.unique(out["y_test"]), values)
     if len(values) < 2:
         raise DatasetError(f"{source}: y_train holds a single class ({values.tolist()}); need at least 2")
+    if len(np.unique(out["y_test"])) < 2:
+        raise DatasetError(
+            f"{source}: y_test holds a single class ({np.unique(out['y_test']).tolist()}); need at least 2: "
+            "on one class, accuracy and attack success cannot tell a network from a constant answer"
+        )
     if len(unseen):
         raise DatasetError(
             f"{source}: y_test has labels {unseen.tolist()[:10]} that no training image has; "

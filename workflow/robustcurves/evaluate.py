@@ -62,7 +62,7 @@ def evaluation_tables(
     for epoch in snapshots.epochs:
         model.set_weights(snapshots.weights(epoch))
         pred_test = predict(forward, x_test)
-        flags = measures.snapshot_flags(model, pred_test, x_metric)
+        flags = measures.snapshot_flags(model, pred_test, x_metric, y_test)
         if flags["degenerate"]:
             log.warning("epoch %d is degenerate: %s", epoch, flags["degenerate"])
         asr = attack_success_rate(pred_test, y_test)

@@ -44,15 +44,20 @@ def input_gradient_norms(model, x: np.ndarray, batch_size: int = 256) -> np.ndar
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
-def degenerate(pred_test: np.ndarray, gradient_norms: np.ndarray) -> dict:
+def degenerate(pred_test: np.ndarray, gradient_norms: np.ndarray, y_test: np.ndarray | None = None) -> dict:
     """The two degeneracy flags of a snapshot and the reason ("" when sound).
 
     pred_test: its predictions on the test set; gradient_norms: `input_gradient_norms` on the metric
-    images.
+    images; y_test: the test labels, if known. Predictions that are one class because the labels are
+    (a network right on a test set that is itself one class, or nearly) are not constant predictions:
+    the flag needs the labels to vary where the predictions do not.
     """
     counts = np.bincount(pred_test) if len(pred_test) else np.zeros(1, int)
     share = counts.max() / max(len(pred_test), 1)
-    constant = bool(len(pred_test) and share >= CONSTANT_FRACTION)
+    labels_share = (
+        np.mean(np.asarray(y_test) == counts.argmax()) if y_test is not None and len(y_test) else 0.0
+    )
+    constant = bool(len(pred_test) and share >= CONSTANT_FRACTION and labels_share < CONSTANT_FRACTION)
     vanishing = bool(len(gradient_norms) and np.all(gradient_norms < GRADIENT_TOL))
     reasons = []
     if constant:
@@ -67,7 +72,8 @@ def degenerate(pred_test: np.ndarray, gradient_norms: np.ndarray) -> dict:
     }
 
 
-def snapshot_flags(model, pred_test: np.ndarray, x_metric: np.ndarray | None) -> dict:
-    """`degenerate` of one snapshot: its test predictions and its gradients on the metric images."""
+def snapshot_flags(model, pred_test: np.ndarray, x_metric: np.ndarray | None, y_test=None) -> dict:
+    """`degenerate` of one snapshot: its test predictions (and the test labels `y_test`) and its
+    gradients on the metric images."""
     norms = input_gradient_norms(model, x_metric) if x_metric is not None and len(x_metric) else []
-    return degenerate(pred_test, np.asarray(norms))
+    return degenerate(pred_test, np.asarray(norms), y_test)

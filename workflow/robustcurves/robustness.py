@@ -30,6 +30,7 @@ def _logits(model):
 @lru_cache(maxsize=8)
 def _loss_gradient_sign(model):
     """Compiled: sign of the input gradient of the cross-entropy at the model's own predictions."""
+
     def sign(forward, x):
         def total(z):
             logits = forward(z)
@@ -94,6 +95,7 @@ def empirical_robustness(model, x: np.ndarray, eps_step: float, eps_max: float) 
 @lru_cache(maxsize=8)
 def _loss_gradient(model):
     """Compiled: per image, the input gradient of the cross-entropy at the labels `y`."""
+
     def gradient(forward, x, y):
         def total(z):
             logits = forward(z)
@@ -158,16 +160,18 @@ def robustness_tables(
     empirical_robustness: dict,
     seed: int,
     x_test=None,
+    y_test=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """CLEVER, loss sensitivity and empirical robustness of each chosen snapshot on images x (float32
     NHWC in [0, 1], labels y): (one row per snapshot, one row per snapshot and image).
 
     Every epoch uses the same `seed` for CLEVER's sampling (common random numbers: neighbouring epochs
     differ by their weights, not by Monte-Carlo noise). A degenerate snapshot (`measures.degenerate`:
-    constant predictions on `x_test`, or no input gradient on any of x) gets NaN metrics and the
-    reason in `degenerate`. CLEVER: every Weibull fit is checked (`clever.fit_check`); `clever` is the
-    mean over images with an accepted fit (the paper's average), `clever_median` their median,
-    `clever_rejected` the fraction of images without a score and `clever_reasons` why.
+    constant predictions on `x_test` where its labels `y_test` vary, or no input gradient on any of x)
+    gets NaN metrics and the reason in `degenerate`. CLEVER: every Weibull fit is checked
+    (`clever.fit_check`); `clever` is the mean over images with an accepted fit (the paper's average),
+    `clever_median` their median, `clever_rejected` the fraction of images without a score and
+    `clever_reasons` why.
 
     The second table (CLEVER_COLUMNS) holds every image's CLEVER score, so that snapshots can be
     compared on the same images: `image` indexes x, `score` is NaN where the fit was rejected,
@@ -190,7 +194,7 @@ def robustness_tables(
     for epoch in epochs:
         model.set_weights(snapshots.weights(epoch))
         pred_test = predict(forward, x_test) if x_test is not None else np.zeros(0, int)
-        row = {"epoch": epoch, "samples": len(x), **measures.snapshot_flags(model, pred_test, x)}
+        row = {"epoch": epoch, "samples": len(x), **measures.snapshot_flags(model, pred_test, x, y_test)}
         if row["degenerate"] or not len(x):
             if row["degenerate"]:
                 log.warning("epoch %d: no robustness measured, %s", epoch, row["degenerate"])
@@ -247,5 +251,12 @@ def fold_tables(
     epochs = selection.metric_epochs(snapshots.epochs, every)
     log.info("robustness of %d snapshots on %d test images", len(epochs), len(idx))
     return robustness_tables(
-        snapshots, x_test[idx], y_test[idx], epochs=epochs, seed=image_seed, x_test=x_test, **settings
+        snapshots,
+        x_test[idx],
+        y_test[idx],
+        epochs=epochs,
+        seed=image_seed,
+        x_test=x_test,
+        y_test=y_test,
+        **settings,
     )

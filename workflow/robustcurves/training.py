@@ -154,7 +154,7 @@ def train(
                 f"{label}: {bad[0]} is {row[bad[0]]} at epoch {epoch} "
                 f"(learning rate {learning_rate:g}); lower the regime's learning_rate"
             )
-        _warn_if_degenerate(network, forward, x_test, label, epoch)
+        _warn_if_degenerate(network, forward, x_test, y_test, label, epoch)
         history.append(row)
         snapshots[epoch] = network.get_weights()
         _checkpoint(resume_dir, epoch, snapshots[epoch], opt, history, run)
@@ -181,12 +181,12 @@ def train(
     return frame
 
 
-def _warn_if_degenerate(model, forward, x_test, label: str, epoch: int, images: int = 16) -> None:
+def _warn_if_degenerate(model, forward, x_test, y_test, label: str, epoch: int, images: int = 16) -> None:
     """Warn when the snapshot collapsed (measures.degenerate): its robustness would read as "robust"."""
     from . import measures
 
     norms = measures.input_gradient_norms(model, x_test[:images])
-    flags = measures.degenerate(predict(forward, x_test), norms)
+    flags = measures.degenerate(predict(forward, x_test), norms, y_test)
     if flags["degenerate"]:
         log.warning(
             "%s epoch %d is degenerate, its robustness metrics will be NaN: %s",

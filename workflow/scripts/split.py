@@ -6,8 +6,9 @@ import numpy as np
 
 from robustcurves import data, io, split
 
-y = data.load(snakemake.input[0])["y_train"]
-table = split.folds(y, snakemake.params.folds, snakemake.params.seed)
+dataset = data.load(snakemake.input[0])
+y = dataset["y_train"]
+table = split.folds(y, snakemake.params.folds, snakemake.params.seed, dataset["class_names"])
 log.info(
     "%d training samples into %d folds of sizes %s",
     len(y),
