@@ -8,17 +8,34 @@ import jinja2
 import pytest
 
 from robustcurves import config as configuration
+from robustcurves import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def caption(figure: str, **given) -> str:
-    cfg = configuration.defaults(
-        ROOT / "workflow/schemas/config.schema.yaml", datasets={"d": {"kind": "mnist5k"}}, **given
-    )
+# as Snakemake renders captions (snakemake/report: trim_blocks and lstrip_blocks), and strict: a key the
+# config does not have is an error here, not an empty word in the report
+RENDER = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+
+
+def caption(figure: str, datasets=None, **given) -> str:
+    datasets = datasets or {"d": {"kind": "mnist5k"}}
+    cfg = configuration.defaults(ROOT / "workflow/schemas/config.schema.yaml", datasets=datasets, **given)
     snakemake = SimpleNamespace(config=cfg, wildcards=SimpleNamespace(figure=figure, dataset="d"))
     text = (ROOT / "workflow/report/figure.rst").read_text()
-    return " ".join(jinja2.Environment().from_string(text).render(snakemake=snakemake).split())
+    return " ".join(RENDER.from_string(text).render(snakemake=snakemake).split())
+
+
+@pytest.mark.parametrize("figure", registry.FIGURES)
+def test_every_caption_renders_from_the_validated_config(figure):
+    assert "Dataset ``d``" in caption(figure)
+
+
+def test_the_training_caption_gives_the_dataset_s_own_regime_settings():
+    sgd = {"optimizer": "sgd", "learning_rate": 0.05, "weight_decay": 1e-4, "augment": True}
+    text = caption("training_curves", datasets={"d": {"kind": "mnist5k", "regimes": {"overfit": sgd}}})
+    assert "normal: Adam, learning rate 1e-05;" in text
+    assert "overfit: SGD, learning rate 0.05, momentum 0.9, weight decay 0.0001, flips and crops)" in text
 
 
 def test_the_masking_threshold_and_image_count_come_from_the_config():

@@ -83,7 +83,9 @@ def render_front_page(config: dict, workdir):
         pass
 
     Snakemake.config = config
-    rst = jinja2.Environment().from_string(text).render(snakemake=Snakemake, categories={}, files=[])
+    # Snakemake's own Jinja settings (snakemake/report), strict: a missing config key fails here
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    rst = env.from_string(text).render(snakemake=Snakemake, categories={}, files=[])
     cwd = os.getcwd()
     os.chdir(workdir)
     try:
