@@ -169,7 +169,10 @@ def test_art_runs_on_tensorflow_only_and_ours_replaces_it_elsewhere(trained, mon
     monkeypatch.setattr(backend, "NAME", "jax")
     with caplog.at_level(logging.INFO, logger="robustcurves.art_adapter"):
         assert not art_adapter.use_art("FGSM", None)
+        # as the validated config gives it on jax: the job's log still says ours ran in ART's place
+        assert not art_adapter.use_art("PGD", "batched")
     assert "ART is not available on jax: using our FGSM" in caplog.text
+    assert "ART is not available on jax: using our PGD" in caplog.text
     assert art_adapter.use_art("PGD", "art")  # asked for by name: ART's, which refuses the backend
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     with pytest.raises(art_adapter.ARTUnavailable, match="pgd attack runs on the tensorflow backend only"):

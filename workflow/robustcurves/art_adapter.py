@@ -30,13 +30,14 @@ class ARTUnavailable(RuntimeError):
 
 def use_art(what: str, given: str | None) -> bool:
     """Whether `what` (an attack or measure that ART implements too) runs ART's implementation, by
-    `config.implementation` on Keras's current backend (`given` None: ART's where ART runs). Ours in
-    ART's place is logged; an unknown `given` raises ValueError naming `what`."""
+    `config.implementation` on Keras's current backend (`given` None: ART's where ART runs). Ours on a
+    backend ART does not run on is logged, so that the job's log says which ran; an unknown `given`
+    raises ValueError naming `what`."""
     try:
         chosen = implementation(given, backend.NAME)
     except ValueError as err:
         raise ValueError(f"{what}: {err}") from err
-    if given is None and chosen != "art":
+    if chosen != "art" and backend.NAME not in BACKENDS:
         log.info("ART is not available on %s: using our %s", backend.NAME, what)
     return chosen == "art"
 
