@@ -33,7 +33,7 @@ def test_paper_preset_clever_radius_reaches_figure_9():
     preset = yaml.safe_load((ROOT / "configs/paper.yaml").read_text())
     assert preset["robustness"]["clever"]["radius"] >= 5.0
     row = next(line for line in (ROOT / "docs/paper.md").read_text().splitlines() if "clever.radius" in line)
-    assert "Figure 9" in row and f"| {preset['metrics']['clever']['radius']} |" in row
+    assert "Figure 9" in row and f"| {preset['robustness']['clever']['radius']} |" in row
 
 
 def test_tables_load_as_package_data_from_any_directory(tmp_path):
