@@ -27,8 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 import real_data
 
-from robustcurves import art_adapter, clever, data, evaluate, models, prepare, training
+from robustcurves import art_adapter, data, models
 from robustcurves.attacks import cw, cw_linesearch
+from robustcurves.measures import clever
+from robustcurves.stages import evaluate, prepare, train
 
 COLLAPSED = 1e-3  # a CLEVER score this small is a failed Weibull fit, not a real bound (ART-NOTES.md)
 SIZES = {  # quick / full
@@ -55,8 +57,8 @@ def train_model(d: dict, n: int, epochs: int, workdir: Path):
     x_test, y_test = data.to_float(d["x_test"]), d["y_test"]
     path = workdir / "snapshots.h5"
     history, seconds = timed(
-        training.train,
-        training.Split(x, y, x_test[:200], y_test[:200], x_test, y_test),
+        train.train,
+        train.Split(x, y, x_test[:200], y_test[:200], x_test, y_test),
         classes=10,
         epochs=epochs,
         batch_size=32,
@@ -210,7 +212,7 @@ def bench_weibull(maxima: np.ndarray, c_init: float = 1.0) -> dict:
     from scipy.optimize import fmin
     from scipy.stats import weibull_min
 
-    from robustcurves import weibull
+    from robustcurves.measures import weibull
 
     ref, scipy_s = timed(lambda: np.array([weibull_min.fit(-m, c_init, optimizer=fmin) for m in maxima]))
     ours, ours_s = timed(weibull.fit, -maxima, c_init)

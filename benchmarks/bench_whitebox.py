@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from real_data import cifar10_lenet, correctly_classified
 
-from robustcurves import art_adapter, data, models, prepare, training
+from robustcurves import art_adapter, data, models
 from robustcurves.attacks.apgd import apgd_with_success
+from robustcurves.stages import prepare, train
 
 ART_LOSS = {"ce": "cross_entropy", "dlr": "difference_logits_ratio"}
 SCAN = {"mnist5k": (0.03, 0.05, 0.08, 0.12), "cifar10": (0.5 / 255, 1 / 255, 2 / 255, 4 / 255)}
@@ -37,8 +38,8 @@ def mnist5k_lenet(epochs: int = 3, seed: int = 0):
     path = ROOT / "benchmarks" / "results" / "mnist5k_lenet" / f"snapshots_e{epochs}_s{seed}.h5"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        training.train(
-            training.Split(x[:3500], y[:3500], x[3500:], y[3500:], x_test, y_test),
+        train.train(
+            train.Split(x[:3500], y[:3500], x[3500:], y[3500:], x_test, y_test),
             model="lenet5",
             classes=10,
             epochs=epochs,

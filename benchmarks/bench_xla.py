@@ -46,7 +46,8 @@ def child(xla: bool, threads: int, train_images: int, attack_images: int) -> dic
     import tensorflow as tf
     from real_data import cifar10_lenet, correctly_classified
 
-    from robustcurves import attacks, models, training
+    from robustcurves import attacks, models
+    from robustcurves.stages import train
 
     models.configure(threads=threads, seed=0, xla=xla)
     model, x_test, y_test = cifar10_lenet()
@@ -57,7 +58,7 @@ def child(xla: bool, threads: int, train_images: int, attack_images: int) -> dic
     net.set_weights(model.get_weights())
     optimizer = keras.optimizers.Adam(1e-3)
     optimizer.build(net.trainable_variables)
-    step = training._train_step(net, optimizer, keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    step = train._train_step(net, optimizer, keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x, y = x_test[:train_images], y_test[:train_images].astype(np.int64)
 
     def epoch():

@@ -26,9 +26,10 @@ from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from robustcurves import clever, data, models, selection
+from robustcurves import data, models, sampling
 from robustcurves.attacks.cw import carlini_wagner_l2
 from robustcurves.config import load as config_file
+from robustcurves.measures import clever
 
 # Stronger than the white-box stage's default CW (3 x 15): tight upper bounds make violations count.
 CW = {
@@ -58,7 +59,7 @@ def pairs(run: Path, config: dict, dataset: str, x_test: np.ndarray, epochs_of) 
         for fold in range(config["folds"]):
             base = run / f"results/{dataset}/{regime}/fold{fold}"
             scores = pd.read_csv(base / "clever.csv")
-            idx, _ = selection.fold_images(
+            idx, _ = sampling.fold_images(
                 len(x_test), config["robustness"]["samples"], config["seed"], dataset, fold, "robustness"
             )
             x = x_test[idx]
@@ -119,7 +120,7 @@ def sensitivity(run: Path, config: dict, dataset: str, x_test: np.ndarray) -> pd
     for regime in config["regimes"]:
         for fold in range(config["folds"]):
             base = run / f"results/{dataset}/{regime}/fold{fold}"
-            idx, seed = selection.fold_images(
+            idx, seed = sampling.fold_images(
                 len(x_test), config["robustness"]["samples"], config["seed"], dataset, fold, "robustness"
             )
             with models.Snapshots(base / "snapshots.h5") as snapshots:

@@ -24,8 +24,9 @@ import numpy as np
 import real_data
 from real_data import ROOT
 
-from robustcurves import art_adapter, attacks, distances, models
+from robustcurves import art_adapter, attacks, models
 from robustcurves.config import attack_defaults
+from robustcurves.measures import distances
 
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601, as PIL's convert("L")
 SETTINGS = {  # configs/cifar10-shared.yaml (FGSM, PGD)

@@ -13,7 +13,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from robustcurves import data, models, prepare, training
+from robustcurves import data, models
+from robustcurves.stages import prepare, train
 
 CIFAR10 = ROOT.parent / "shared" / "data" / "cifar10.npz"
 CACHE = ROOT / "benchmarks" / "results" / "cifar10_lenet"
@@ -31,8 +32,8 @@ def cifar10_lenet(epochs: int = 3, learning_rate: float = 1e-3, seed: int = 0, t
     if not path.exists():
         x, y = transform(data.to_float(d["x_train"])), d["y_train"].astype(np.int64)
         path.parent.mkdir(parents=True, exist_ok=True)
-        training.train(
-            training.Split(x[:-1000], y[:-1000], x[-1000:], y[-1000:], x_test[:1000], y_test[:1000]),
+        train.train(
+            train.Split(x[:-1000], y[:-1000], x[-1000:], y[-1000:], x_test[:1000], y_test[:1000]),
             model="lenet5",
             classes=10,
             epochs=epochs,

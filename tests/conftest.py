@@ -23,12 +23,12 @@ def separable(n=240, shape=(12, 12, 1), classes=3, seed=0):
 
 
 def separable_split(n=300, train=200, val=50, shape=(32, 32, 1)):
-    """`separable` images cut, in order, into training, validation and test sets (a training.Split)."""
-    from robustcurves import training  # TensorFlow: only for the tests that train
+    """`separable` images cut, in order, into training, validation and test sets (a train.Split)."""
+    from robustcurves.stages.train import Split  # TensorFlow: only for the tests that train
 
     x, y = separable(n=n, shape=shape)
     b = train + val
-    return training.Split(x[:train], y[:train], x[train:b], y[train:b], x[b:], y[b:])
+    return Split(x[:train], y[:train], x[train:b], y[train:b], x[b:], y[b:])
 
 
 # The tiny LeNet-5 run most tests train: learns separable images in 3 epochs.
@@ -48,10 +48,10 @@ TINY_TRAINING = {
 
 def train_tiny(path, split=None, **overrides):
     """Train on `split` (default: separable_split()) with TINY_TRAINING and the overrides; the history."""
-    from robustcurves import training
+    from robustcurves.stages import train
 
     split = separable_split() if split is None else split
-    return training.train(split, snapshots_path=path, **{**TINY_TRAINING, **overrides})
+    return train.train(split, snapshots_path=path, **{**TINY_TRAINING, **overrides})
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from archives_utils import CIFAR_CLASSES, cifar10_archive, serve, stl10_archive, write_tar
-from robustcurves import archives, data, download, prepare
+from robustcurves import archives, data
+from robustcurves.stages import download, prepare
 
 
 def test_cifar10_download_verify_and_parse(tmp_path):

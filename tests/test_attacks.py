@@ -6,8 +6,10 @@ import pytest
 from backends import OTHER, needs_other, on_backend, weights_arrays
 
 from conftest import separable
-from robustcurves import art_adapter, attacks, backend, distances, evaluate, models, robustness, selection
+from robustcurves import art_adapter, attacks, backend, models, sampling
 from robustcurves.attacks.pgd import pgd_with_success
+from robustcurves.measures import distances, empirical_robustness
+from robustcurves.stages import evaluate
 
 
 @pytest.fixture(scope="module")
@@ -50,24 +52,24 @@ def test_fold_images_are_the_seeded_draw_of_the_fold_and_purpose():
     from robustcurves import seeding
 
     for test_size, samples in ((50, 7), (5, 7), (6, 6)):
-        idx, seed = selection.fold_images(test_size, samples, 3, "mnist5k", "1", "whitebox")
+        idx, seed = sampling.fold_images(test_size, samples, 3, "mnist5k", "1", "whitebox")
         assert seed == seeding.derive(3, "mnist5k", "1", "whitebox")
         # the draw the white-box script made before it used fold_images: results must not change
         drawn = np.random.default_rng(seed).choice(test_size, min(samples, test_size), replace=False)
         assert idx.tolist() == sorted(drawn.tolist())
-    idx, seed = selection.fold_images(50, 7, 3, "mnist5k", "1", "robustness")
+    idx, seed = sampling.fold_images(50, 7, 3, "mnist5k", "1", "robustness")
     assert seed == seeding.derive(3, "mnist5k", "1", "robustness")
-    assert np.array_equal(idx, selection.metric_indices(50, 7, seed))
-    assert not np.array_equal(idx, selection.fold_images(50, 7, 3, "mnist5k", "2", "robustness")[0])
+    assert np.array_equal(idx, sampling.metric_indices(50, 7, seed))
+    assert not np.array_equal(idx, sampling.fold_images(50, 7, 3, "mnist5k", "2", "robustness")[0])
 
 
 def test_attack_indices_are_correct_ones_capped_and_seeded():
     correct = np.array([True, False, True, True, False, True, True])
-    idx = selection.attack_indices(correct, 3, seed=1)
+    idx = sampling.attack_indices(correct, 3, seed=1)
     assert len(idx) == 3 and correct[idx].all() and np.all(np.diff(idx) > 0)
-    assert np.array_equal(idx, selection.attack_indices(correct, 3, seed=1))
-    assert selection.attack_indices(correct, 10, seed=1).tolist() == [0, 2, 3, 5, 6]
-    assert selection.attack_indices(np.zeros(4, bool), 3, seed=1).size == 0
+    assert np.array_equal(idx, sampling.attack_indices(correct, 3, seed=1))
+    assert sampling.attack_indices(correct, 10, seed=1).tolist() == [0, 2, 3, 5, 6]
+    assert sampling.attack_indices(np.zeros(4, bool), 3, seed=1).size == 0
 
 
 def test_regimes_of_a_fold_attack_the_same_images_where_both_are_right():
@@ -75,7 +77,7 @@ def test_regimes_of_a_fold_attack_the_same_images_where_both_are_right():
     attack sets (draws of their own per regime would share about 40 of 200 here)."""
     rng = np.random.default_rng(0)
     normal, overfit = rng.random(1000) < 0.6, rng.random(1000) < 0.9
-    a, b = (selection.attack_indices(c, 200, seed=5) for c in (normal, overfit))
+    a, b = (sampling.attack_indices(c, 200, seed=5) for c in (normal, overfit))
     both = normal & overfit
     assert len(a) == len(b) == 200 and normal[a].all() and overfit[b].all()
     shared = len(np.intersect1d(a, b))
@@ -104,7 +106,7 @@ def test_minimal_fgsm_is_arts_minimal_fgsm(trained, eps_step, eps_max, batch_siz
     art = FastGradientMethod(
         art_adapter.classifier(model), norm=np.inf, eps=eps_max, eps_step=eps_step, minimal=True
     ).generate(x)
-    ours, success = robustness.minimal_fgsm(model, x, eps_step, eps_max, batch_size=batch_size)
+    ours, success = empirical_robustness.minimal_fgsm(model, x, eps_step, eps_max, batch_size=batch_size)
     np.testing.assert_array_equal(ours, art if eps_step <= eps_max else x)
     assert success.sum() == (models.predict(models.logits_fn(model), art) != model(x).numpy().argmax(1)).sum()
     if eps_step <= eps_max:

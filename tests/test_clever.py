@@ -4,7 +4,9 @@ import pytest
 from backends import OTHER, model_from, needs_other, on_backend, weights_arrays
 from scipy import stats
 
-from robustcurves import art_adapter, clever, models, robustness, weibull
+from robustcurves import art_adapter, models
+from robustcurves.measures import clever, weibull
+from robustcurves.stages import robustness
 
 # ART's clever_u run with four seeds on the agreement test's model and samples (16-point batches) spreads
 # over 10%, 2% and 25% of the mean score on its three samples whose fits did not collapse (the fourth

@@ -6,10 +6,11 @@ import pytest
 from backends import OTHER, needs_other, on_backend, weights_arrays
 
 from conftest import separable
-from robustcurves import art_adapter, attacks, distances, models
+from robustcurves import art_adapter, attacks, models
 from robustcurves.attacks.cw import carlini_wagner_l2
 from robustcurves.attacks.cw_linesearch import carlini_wagner_l2_linesearch
 from robustcurves.config import ConfigError, check, defaults
+from robustcurves.measures import distances
 from workflow_utils import ROOT
 
 

@@ -3,7 +3,8 @@ import logging
 import numpy as np
 import pytest
 
-from robustcurves import data, prepare, split
+from robustcurves import data
+from robustcurves.stages import prepare, split
 
 
 def test_mnist5k_is_padded_stratified_and_seeded():

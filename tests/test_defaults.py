@@ -6,9 +6,12 @@ import inspect
 
 import pytest
 
-from robustcurves import backend, clever, figure, paper_figures, statistics, whitebox
+from robustcurves import backend, statistics
 from robustcurves.attacks import apgd, cw, cw_linesearch, fgsm, pgd
 from robustcurves.config import defaults
+from robustcurves.measures import clever
+from robustcurves.report import figure, paper_figures
+from robustcurves.stages import whitebox
 from workflow_utils import ROOT
 
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"

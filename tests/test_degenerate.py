@@ -5,7 +5,10 @@ import pandas as pd
 import pytest
 
 from conftest import separable_split, train_tiny
-from robustcurves import aggregate, attacks, distances, evaluate, figure, measures, models, robustness, table
+from robustcurves import attacks, models
+from robustcurves.measures import degenerate, distances
+from robustcurves.report import figure, table
+from robustcurves.stages import aggregate, evaluate, robustness
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +83,11 @@ def collapsed(tmp_path_factory):
     records = []
     handler = logging.Handler()
     handler.emit = records.append
-    logging.getLogger("robustcurves.training").addHandler(handler)
+    logging.getLogger("robustcurves.stages.train").addHandler(handler)
     try:
         train_tiny(path, split, epochs=2, learning_rate=1.0, seed=0, label="toy/overfit/fold3")
     finally:
-        logging.getLogger("robustcurves.training").removeHandler(handler)
+        logging.getLogger("robustcurves.stages.train").removeHandler(handler)
     with models.Snapshots(path) as s:
         yield s, split.x_test, split.y_test, [r.getMessage() for r in records if r.levelno == logging.WARNING]
 
@@ -118,18 +121,18 @@ def test_collapsed_network_is_flagged_warned_and_excluded(collapsed, snapshots):
 
 
 def test_degenerate_flags_follow_their_thresholds():
-    ok = measures.degenerate(np.array([0] * 98 + [1, 2]), np.array([1e-3, 0.0]))
+    ok = degenerate.degenerate(np.array([0] * 98 + [1, 2]), np.array([1e-3, 0.0]))
     assert not ok["constant_predictions"] and not ok["vanishing_gradients"] and ok["degenerate"] == ""
-    bad = measures.degenerate(np.array([2] * 99 + [1]), np.array([0.0, 1e-9]))
+    bad = degenerate.degenerate(np.array([2] * 99 + [1]), np.array([0.0, 1e-9]))
     assert bad["constant_predictions"] and bad["vanishing_gradients"]
     assert "class 2 on 99.0%" in bad["degenerate"]
 
 
 def test_a_network_right_on_a_test_set_of_nearly_one_class_is_not_constant_predictions():
     labels = np.array([0] * 199 + [1])  # a class-poor test set: 99.5 % one class
-    right = measures.degenerate(labels.copy(), np.array([1e-3]), labels)
+    right = degenerate.degenerate(labels.copy(), np.array([1e-3]), labels)
     assert not right["constant_predictions"] and right["degenerate"] == ""
-    collapsed = measures.degenerate(np.zeros(200, int), np.array([1e-3]), np.arange(200) % 2)
+    collapsed = degenerate.degenerate(np.zeros(200, int), np.array([1e-3]), np.arange(200) % 2)
     assert collapsed["constant_predictions"] and "class 0 on 100.0%" in collapsed["degenerate"]
 
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from robustcurves import distances
+from robustcurves.measures import distances
+from robustcurves.stages import distances as distances_stage
 
 
 def test_distances_on_hand_made_pairs():
@@ -23,6 +24,6 @@ def test_table_has_a_row_per_adversarial_with_its_test_index():
         "labels": np.array([1, 0]),
         "success": np.array([True, False]),
     }
-    table = distances.table(x, adv)
+    table = distances_stage.table(x, adv)
     assert list(table.columns) == ["index", "label", "success", "l0", "l2", "l2_pixel", "linf"]
     assert table["index"].tolist() == [7, 2] and table["l0"].tolist() == [9, 9]

@@ -1,6 +1,6 @@
 import numpy as np
 
-from robustcurves import evaluate
+from robustcurves.stages import evaluate
 
 
 def test_attack_success_rate_is_one_minus_accuracy():

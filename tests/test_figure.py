@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from robustcurves import figure
+from robustcurves.report import figure
 
 
 def summary(rows, **fixed):

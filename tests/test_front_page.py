@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import pytest
 
-from robustcurves import report
+from robustcurves.report import pages
 
 INF = math.inf
 RHO = (
@@ -99,7 +99,7 @@ FULL = "results/mine/tables/claims.html"
     ],
 )
 def test_p_values_print_to_two_significant_digits(p, shown):
-    assert report.format_p(p) == shown
+    assert pages.format_p(p) == shown
 
 
 @pytest.mark.parametrize(
@@ -117,19 +117,19 @@ def test_p_values_print_to_two_significant_digits(p, shown):
     ],
 )
 def test_effects_print_with_their_interval_rounded(values, shown):
-    assert report.format_effect(*values) == shown
+    assert pages.format_effect(*values) == shown
 
 
 def test_the_effect_is_read_from_the_evidence():
-    rising, saturated, level, clever, open_, distance = (report.claim_effect(e) for e in CLAIMS["evidence"])
+    rising, saturated, level, clever, open_, distance = (pages.claim_effect(e) for e in CLAIMS["evidence"])
     assert rising == ("ρ", (0.832, 0.632, 0.956), "+0.832 [+0.632, +0.956]")  # the ASR's, not accuracy's
     assert saturated == ("", None, "constant in all 2 folds (≡ 0)")  # not test accuracy's interval
     assert level[:2] == ("ρ", (0.533, -0.523, 0.915))
     assert clever[:2] == ("Δ", (0.504, 0.368, 0.641))
     assert open_[:2] == ("Δ", (0.0, -INF, INF))
     assert distance == ("", None, "mean L2: cw 2.773, 3.179; fgsm/pgd 6.946, 6.744, 6.652, 6.358")
-    assert report.claim_effect(IMAGES + "no image pairs") == ("", None, "no image pairs")
-    kind, values, text = report.claim_effect("x " * 80)
+    assert pages.claim_effect(IMAGES + "no image pairs") == ("", None, "no image pairs")
+    kind, values, text = pages.claim_effect("x " * 80)
     assert values is None and len(text) == 90 and text.endswith("…")
 
 
@@ -145,7 +145,7 @@ def rows_of(page: str) -> list[list[str]]:
 
 
 def test_the_verdict_table_shows_claim_verdict_after_holm_p_and_effect():
-    page = report.front_page("mine", claims_md=CLAIMS.to_markdown(index=False), full_table=FULL)
+    page = pages.front_page("mine", claims_md=CLAIMS.to_markdown(index=False), full_table=FULL)
     assert "<caption>mine: the paper&#x27;s claims, tested on this run</caption>" in page
     assert "<th>claim</th><th>verdict after Holm</th><th>effect [one-sided 95% bounds]</th>" in page
     assert rows_of(page) == [
@@ -179,7 +179,7 @@ def test_the_verdict_table_shows_claim_verdict_after_holm_p_and_effect():
 
 def test_a_claims_table_without_holm_columns_still_reads():
     old = CLAIMS[["claim", "verdict", "p_value", "evidence"]].to_markdown(index=False)
-    page = report.front_page("mine", claims_md=old)
+    page = pages.front_page("mine", claims_md=old)
     assert "<th>verdict</th>" in page and "raw:" not in page and "rc-full-claims" not in page
     assert rows_of(page)[3] == [
         "CLEVER is higher when overfitting",
@@ -215,7 +215,7 @@ def test_in_the_report_column_no_cell_is_taller_than_a_few_lines(tmp_path):
 
     page = tmp_path / "front.html"
     claims = CLAIMS.to_markdown(index=False)
-    page.write_text(COLUMN.format(page=report.front_page("mine", claims_md=claims, full_table=FULL)))
+    page.write_text(COLUMN.format(page=pages.front_page("mine", claims_md=claims, full_table=FULL)))
     dom = browse(chromium(), page.as_uri(), "--dump-dom", "--window-size=1400,1200").stdout
     dom = re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)
     found = json.loads(html.unescape(re.search(r'<pre id="lines">(.*?)</pre>', dom, re.S).group(1)))

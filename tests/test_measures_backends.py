@@ -1,13 +1,15 @@
-"""The snapshot measures written once in keras.ops (robustness.py, measures.py): our loss sensitivity
-against ART's, and minimal FGSM, empirical robustness, loss sensitivity and the logit-Jacobian norms of
-the degenerate check on TensorFlow against JAX (issue 23)."""
+"""The snapshot measures written once in keras.ops (robustcurves.measures: loss_sensitivity,
+empirical_robustness, degenerate): our loss sensitivity against ART's, and minimal FGSM, empirical
+robustness, loss sensitivity and the logit-Jacobian norms of the degenerate check on TensorFlow
+against JAX (issue 23)."""
 
 import numpy as np
 import pytest
 from backends import OTHER, needs_other, on_backend, weights_arrays
 
 from conftest import separable
-from robustcurves import art_adapter, measures, models, robustness
+from robustcurves import art_adapter, models
+from robustcurves.measures import degenerate, empirical_robustness, loss_sensitivity
 
 
 @pytest.fixture(scope="module")
@@ -24,27 +26,27 @@ def test_our_loss_sensitivity_is_arts(trained):
     model, x, y = trained
     art = art_adapter.loss_sensitivity(model, x, y)
     assert art > 0
-    assert robustness.loss_sensitivity(model, x, y) == art  # on TensorFlow the default is ART's own
+    assert loss_sensitivity.loss_sensitivity(model, x, y) == art  # on TensorFlow the default is ART's own
     for batch_size in (256, 7):  # ART's per-sample losses: the value does not depend on the batch
-        ours = robustness.loss_sensitivity(model, x, y, implementation="batched", batch_size=batch_size)
+        ours = loss_sensitivity.loss_sensitivity(model, x, y, implementation="batched", batch_size=batch_size)
         assert ours == pytest.approx(art, rel=1e-6)
-    assert np.isnan(robustness.loss_sensitivity(model, x[:0], y[:0], implementation="batched"))
+    assert np.isnan(loss_sensitivity.loss_sensitivity(model, x[:0], y[:0], implementation="batched"))
 
 
 def measures_on_backend(x, y, classes, **weights) -> dict:
     """Run on each backend (under the other by on_backend): every measure of robustness.py and
-    measures.py, at defaults (loss sensitivity: ART's on TensorFlow, ours elsewhere)."""
+    degenerate.py, at defaults (loss sensitivity: ART's on TensorFlow, ours elsewhere)."""
     from backends import model_from
 
     model = model_from(weights, x.shape[1:], classes)
-    adv, success = robustness.minimal_fgsm(model, x, 0.01, 0.5)
-    er, er_n = robustness.empirical_robustness(model, x, 0.01, 0.5)
+    adv, success = empirical_robustness.minimal_fgsm(model, x, 0.01, 0.5)
+    er, er_n = empirical_robustness.empirical_robustness(model, x, 0.01, 0.5)
     return {
         "minimal_fgsm": adv,
         "success": success,
         "empirical_robustness": np.array([er, er_n]),
-        "loss_sensitivity": np.array(robustness.loss_sensitivity(model, x, y)),
-        "norms": measures.input_gradient_norms(model, x),
+        "loss_sensitivity": np.array(loss_sensitivity.loss_sensitivity(model, x, y)),
+        "norms": degenerate.input_gradient_norms(model, x),
     }
 
 
@@ -68,5 +70,5 @@ def test_measures_agree_across_backends(trained, tmp_path):
     (er, er_n), (er_o, er_n_o) = ours["empirical_robustness"], theirs["empirical_robustness"]
     assert abs(er_n - er_n_o) <= 0.01 * len(x) and er_o == pytest.approx(er, rel=1e-2)
     assert theirs["loss_sensitivity"] == pytest.approx(ours["loss_sensitivity"], rel=1e-5)
-    assert ours["norms"].min() > measures.GRADIENT_TOL  # a sound snapshot
+    assert ours["norms"].min() > degenerate.GRADIENT_TOL  # a sound snapshot
     np.testing.assert_allclose(theirs["norms"], ours["norms"], rtol=1e-5)

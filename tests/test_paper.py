@@ -10,15 +10,18 @@ import pytest
 import yaml
 from scipy import stats
 
-from robustcurves import aggregate, distances, io, paper, paper_figures
+from robustcurves import io
 from robustcurves.config import ConfigError, check
+from robustcurves.measures import distances
+from robustcurves.report import paper_comparison, paper_figures
+from robustcurves.stages import aggregate
 from workflow_utils import ROOT, planned_jobs, snakemake, workflow_copy
 
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 
 
 def test_tables_hold_the_published_values():
-    t = paper.tables()
+    t = paper_comparison.tables()
     assert len(t) == 2 * 2 * 3 * 3  # datasets x regimes x attacks x distances
     assert set(t["table"]) == {2, 3, 4, 5}
     row = t.set_index(["dataset", "regime", "attack", "quantity"]).loc[("cifar10", "normal", "fgsm", "l2")]
@@ -37,7 +40,7 @@ def test_paper_preset_clever_radius_reaches_figure_9():
 
 
 def test_tables_load_as_package_data_from_any_directory(tmp_path):
-    code = "from robustcurves import paper; print(len(paper.tables()))"
+    code = "from robustcurves.report import paper_comparison; print(len(paper_comparison.tables()))"
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=tmp_path,
@@ -84,7 +87,7 @@ def test_comparison_maps_regimes_and_attacks_and_marks_thin_data(tmp_path):
             ("slow", 1, "cw_line"): per_image([False], [0.0]),
         }
     )
-    table = paper.comparison(
+    table = paper_comparison.comparison(
         summary, "cifar10", {"normal": "slow"}, {"linf_fast": "fgsm", "cw_line": "cw", "x": "pgd"}
     )
     assert set(table["distance"]) == {"l0", "l2", "l2_pixel", "linf"}
@@ -102,7 +105,9 @@ def test_comparison_maps_regimes_and_attacks_and_marks_thin_data(tmp_path):
     cw = table[table["attack"] == "cw_line"]
     assert cw["mean"].isna().all() and (cw["images"] == 0).all() and not cw["within_paper_spread"].any()
 
-    io.write_table(table, tmp_path / "c.csv", {tmp_path / "c.md": paper.markdown(table, "caption")})
+    io.write_table(
+        table, tmp_path / "c.csv", {tmp_path / "c.md": paper_comparison.markdown(table, "caption")}
+    )
     md = (tmp_path / "c.md").read_text()
     assert "| slow     | linf_fast | l2_pixel   | 8.93 ± 0.48 (2)" in md
     assert "no successful adversarial" in md
@@ -111,7 +116,7 @@ def test_comparison_maps_regimes_and_attacks_and_marks_thin_data(tmp_path):
 
 def test_comparison_refuses_a_dataset_the_paper_did_not_use():
     with pytest.raises(ValueError, match="no tables for dataset 'mnist5k'"):
-        paper.comparison(pd.DataFrame(), "mnist5k", {}, {})
+        paper_comparison.comparison(pd.DataFrame(), "mnist5k", {}, {})
 
 
 def tiny_arrays_config(tmp_path, **dataset):

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from robustcurves import provenance
+from robustcurves.stages import provenance
 from workflow_utils import planned_jobs, snakemake, workflow_copy
 
 KEYS = {
@@ -71,7 +71,7 @@ def test_missing_package_is_none(monkeypatch):
 
 def test_reading_the_record_imports_no_backend():
     code = (
-        "import sys; from robustcurves import provenance; provenance.provenance({'seed': 0}); "
+        "import sys; from robustcurves.stages import provenance; provenance.provenance({'seed': 0}); "
         "print(sorted(m for m in ('tensorflow', 'jax', 'torch', 'keras') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

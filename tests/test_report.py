@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from robustcurves import report
 from robustcurves.config import check
+from robustcurves.report import pages
 from workflow_utils import ROOT, snakemake
 
 TINY = "tests/config/tiny.yaml"
@@ -41,35 +41,35 @@ def test_cells_may_hold_a_pipe():
     frame = pd.DataFrame(
         {"claim": ["a stays level", "b rises"], "evidence": ["+0.5 (level: |ρ| < 0.5)", "x"]}
     )
-    caption, header, rows = report.parse_markdown_table(frame.to_markdown(index=False))
+    caption, header, rows = pages.parse_markdown_table(frame.to_markdown(index=False))
     assert caption == "" and header == ["claim", "evidence"]
     assert rows == [["a stays level", "+0.5 (level: |ρ| < 0.5)"], ["b rises", "x"]]
 
 
 def test_markdown_tables_become_html_tables():
-    caption, header, rows = report.parse_markdown_table(DISTANCES_MD)
+    caption, header, rows = pages.parse_markdown_table(DISTANCES_MD)
     assert caption == "mnist5k overfit: distances, mean ± std over folds"
     assert header == ["attack", "L0 (pixels)", "L2", "Linf"] and rows[0][0] == "cw" and len(rows) == 1
-    html = report.table_html(DISTANCES_MD)
+    html = pages.table_html(DISTANCES_MD)
     assert "<caption>mnist5k overfit: distances, mean ± std over folds</caption>" in html
     assert '<td class="num">1.2345 ± 0.0100</td>' in html and "<td>cw</td>" in html
-    claims = report.table_html(CLAIMS_MD)
+    claims = pages.table_html(CLAIMS_MD)
     assert "CLEVER falls &lt;after&gt; the best epoch" in claims  # escaped, not markup
     assert re.search(r'<td style="color: #1a7f37[^>]*>supported</td>', claims)
     assert claims.count("<tr>") == 3
     with pytest.raises(ValueError, match="no Markdown pipe table"):
-        report.table_html("just text")
+        pages.table_html("just text")
     with pytest.raises(ValueError, match="a row has 2 cells for 4 columns"):
-        report.table_html(CLAIMS_MD + "| a | b |\n")
+        pages.table_html(CLAIMS_MD + "| a | b |\n")
 
 
 def test_front_page_embeds_the_figure_and_the_claims(tmp_path):
     png = tmp_path / "headline.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\nfake")
-    page = report.front_page("mine", figure=png, claims_md=CLAIMS_MD)
+    page = pages.front_page("mine", figure=png, claims_md=CLAIMS_MD)
     assert 'src="data:image/png;base64,iVBORw0KGgpmYWtl"' in page
     assert "mine: the paper&#x27;s claims, tested on this run" in page and "inconclusive" in page
-    bare = report.front_page("mine", note="No claims table")
+    bare = pages.front_page("mine", note="No claims table")
     assert "<img" not in bare and "<table" not in bare and "No claims table" in bare
 
 

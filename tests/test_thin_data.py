@@ -4,7 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from robustcurves import aggregate, figure, io, registry, table
+from robustcurves import io, registry
+from robustcurves.report import figure, table
+from robustcurves.stages import aggregate
 
 
 def fold(success, l2):

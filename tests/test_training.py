@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from conftest import separable_split, train_tiny
-from robustcurves import models, training
+from robustcurves import models
+from robustcurves.stages import train
 
 ROOT = Path(__file__).resolve().parents[1]
 # Trains the tiny model in its own process so that the test can SIGKILL it mid-run (the tests' helpers
@@ -28,9 +29,7 @@ train_tiny(sys.argv[1], separable_split(n=600, train=400, val=100, shape={shape}
 
 def run_training(tmp_path, name, epochs=6, kill_after_epoch=None, shape=(32, 32, 1), **settings):
     script = tmp_path / "train.py"
-    script.write_text(
-        TRAIN.format(shape=shape, settings=settings)
-    )
+    script.write_text(TRAIN.format(shape=shape, settings=settings))
     out = tmp_path / name
     env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
     proc = subprocess.Popen([sys.executable, str(script), str(out), str(epochs)], env=env)
@@ -106,7 +105,7 @@ def test_killed_training_resumes_to_identical_snapshots(tmp_path, model):
 def test_nan_loss_names_run_and_epoch_and_writes_nothing(tmp_path):
     split = separable_split(n=60, train=40, val=10)
     with pytest.raises(
-        training.TrainingDiverged,
+        train.TrainingDiverged,
         match=r"mnist5k/overfit/fold3: train_loss is nan at epoch 1 \(learning rate 1e\+09\)",
     ):
         train_tiny(
@@ -125,7 +124,7 @@ def test_progress_of_a_different_run_is_not_resumed(tmp_path, monkeypatch):
     split = separable_split(n=120, train=80, val=20)
     args = dict(epochs=2, seed=0)
     with monkeypatch.context() as m:  # keep the progress behind, as a job killed at the very end would
-        m.setattr(training.shutil, "rmtree", lambda *a, **k: None)
+        m.setattr(train.shutil, "rmtree", lambda *a, **k: None)
         train_tiny(tmp_path / "s.h5", split, learning_rate=1e-3, **args)
     assert (tmp_path / "s.resume/state.h5").exists()
     changed = train_tiny(tmp_path / "s.h5", split, learning_rate=5e-3, **args)
@@ -140,7 +139,7 @@ def test_split_from_fold_validates_on_fold_k_and_tests_on_the_test_set():
         "x_test": np.full((2, 2, 2, 1), 255, np.uint8),
         "y_test": np.array([7, 8]),
     }
-    split = training.Split.from_fold(dataset, np.array([0, 1, 2, 1, 0, 1]), 1)
+    split = train.Split.from_fold(dataset, np.array([0, 1, 2, 1, 0, 1]), 1)
     assert split.y_train.tolist() == [0, 2, 4] and split.y_val.tolist() == [1, 3, 5]
     assert split.x_val.dtype == np.float32 and split.x_val[0].max() == pytest.approx(7 / 255)
     assert split.x_test.max() == 1.0 and split.y_test.tolist() == [7, 8]
@@ -148,8 +147,8 @@ def test_split_from_fold_validates_on_fold_k_and_tests_on_the_test_set():
 
 def test_augmentation_flips_and_crops_each_image_reproducibly():
     x = np.random.default_rng(0).uniform(size=(64, 8, 8, 3)).astype(np.float32)
-    a = training.flip_and_crop(x, np.random.default_rng(1))
-    np.testing.assert_array_equal(a, training.flip_and_crop(x, np.random.default_rng(1)))
+    a = train.flip_and_crop(x, np.random.default_rng(1))
+    np.testing.assert_array_equal(a, train.flip_and_crop(x, np.random.default_rng(1)))
     assert a.shape == x.shape and a.dtype == x.dtype
     # each output is its image, maybe flipped, shifted by at most 4 pixels, zero where shifted in
     for image, out in zip(x, a, strict=True):

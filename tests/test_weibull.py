@@ -3,7 +3,7 @@ import pytest
 from scipy.optimize import fmin
 from scipy.stats import weibull_min
 
-from robustcurves import weibull
+from robustcurves.measures import weibull
 
 
 def maxima_rows(rng, rows: int, batches: int) -> np.ndarray:
@@ -52,7 +52,7 @@ def test_ks_pvalue_is_scipys_kstest_for_every_row():
 
 
 def test_weng_multi_start_fits_what_the_single_start_at_shape_one_misses():
-    from robustcurves import clever
+    from robustcurves.measures import clever
 
     # exact reverse Weibull maxima of shape 3: fmin started at shape 1 often stops at a poor fit
     maxima = -weibull_min.rvs(3.0, loc=-3.0, scale=0.5, size=(20, 50), random_state=0)

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from robustcurves import aggregate, io, models, statistics, whitebox
+from robustcurves import io, models, statistics
+from robustcurves.stages import aggregate, whitebox
 
 
 def threshold_oracle(thresholds):

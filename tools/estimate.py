@@ -35,7 +35,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from robustcurves import selection
+from robustcurves import sampling
 from robustcurves.config import ConfigError
 from robustcurves.config import load as config_file
 
@@ -142,8 +142,8 @@ def attack_iterations(params: dict) -> float:
 
 
 def metric_snapshots(epochs: int, every: int) -> int:
-    """How many snapshots a per-snapshot stage measures: `selection.metric_epochs` of epochs 1..epochs."""
-    return len(selection.metric_epochs(list(range(1, epochs + 1)), every))
+    """How many snapshots a per-snapshot stage measures: `sampling.metric_epochs` of epochs 1..epochs."""
+    return len(sampling.metric_epochs(list(range(1, epochs + 1)), every))
 
 
 @lru_cache(maxsize=16)

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from robustcurves import backend, clever, models
+from robustcurves import backend, models
 from robustcurves.attacks import cw_linesearch
+from robustcurves.measures import clever
 
 # Peak FP32 rates of known devices (vendor data sheets): FLOP/s, bytes/s
 ROOFLINES = {"H200": (67e12, 4.8e12), "H100": (67e12, 3.35e12), "A100": (19.5e12, 2.0e12)}

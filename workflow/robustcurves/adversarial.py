@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .io import read_h5, write_h5
+from robustcurves.io import read_h5, write_h5
 
 REQUIRED = ("x_adv", "indices", "labels", "success")
 

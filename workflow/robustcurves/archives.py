@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DatasetError, validate
-from .download import ArchiveError, verify
+from robustcurves.data import DatasetError, validate
+from robustcurves.stages.download import ArchiveError, verify
 
 
 def _members(archive, wanted: dict[str, str]) -> dict[str, bytes]:

@@ -13,13 +13,13 @@ import logging
 import keras
 import numpy as np
 
-from . import backend
-from .clever import settings as clever_settings
+from robustcurves import backend
 
 # the Keras backends ART runs on here (TensorFlowV2Classifier); elsewhere our implementations run.
 # One home: the config validation refuses `implementation: art` on the others with the same list.
-from .config import ART_BACKENDS as BACKENDS
-from .config import implementation
+from robustcurves.config import ART_BACKENDS as BACKENDS
+from robustcurves.config import implementation
+from robustcurves.measures.clever import settings as clever_settings
 
 log = logging.getLogger(__name__)
 

@@ -27,45 +27,54 @@ CHECKS = (
         "constant_predictions",
         "one class takes at least 99 % of a snapshot's test predictions while the test labels vary: the "
         "network has collapsed.",
-        "measures:degenerate",
-        (f"{FOLD}/evaluation.csv:constant_predictions", f"{FOLD}/robustness.csv:constant_predictions",
-         "logs/train (a warning per epoch)"),
+        "measures.degenerate:degenerate",
+        (
+            f"{FOLD}/evaluation.csv:constant_predictions",
+            f"{FOLD}/robustness.csv:constant_predictions",
+            "logs/train (a warning per epoch)",
+        ),
     ),
     Check(
         "vanishing_gradients",
         "the input gradient of every logit is below 1e-6 on every metric image (dead ReLUs), so that "
         "every attack and measure would read 'robust'.",
-        "measures:degenerate",
-        (f"{FOLD}/evaluation.csv:vanishing_gradients", f"{FOLD}/robustness.csv:vanishing_gradients",
-         "logs/train (a warning per epoch)"),
+        "measures.degenerate:degenerate",
+        (
+            f"{FOLD}/evaluation.csv:vanishing_gradients",
+            f"{FOLD}/robustness.csv:vanishing_gradients",
+            "logs/train (a warning per epoch)",
+        ),
     ),
     Check(
         "degenerate",
         "either of the two above, with its reason: the snapshot's robustness measures are NaN and the "
         "claims leave it out, naming it.",
-        "measures:degenerate",
-        (f"{FOLD}/evaluation.csv:degenerate", f"{FOLD}/robustness.csv:degenerate",
-         "results/{dataset}/tables/claims.csv:excluded"),
+        "measures.degenerate:degenerate",
+        (
+            f"{FOLD}/evaluation.csv:degenerate",
+            f"{FOLD}/robustness.csv:degenerate",
+            "results/{dataset}/tables/claims.csv:excluded",
+        ),
     ),
     Check(
         "clever_rejected",
         "a reverse Weibull fit of CLEVER's batch maxima put its location below the largest maximum or "
         "failed the Kolmogorov-Smirnov test: that image gets no CLEVER score.",
-        "clever:fit_check",
+        "measures.clever:fit_check",
         (f"{FOLD}/clever.csv:reason", f"{FOLD}/robustness.csv:clever_rejected"),
     ),
     Check(
         "masking_apgd_below_pgd",
         "APGD-CE leaves fewer images robust than PGD with the same loss at some eps, by at least "
         "`whitebox.masking_images`: PGD's fixed steps stall, a sign of gradient masking.",
-        "whitebox:masking_flags",
+        "stages.whitebox:masking_flags",
         (f"{FOLD}/whitebox.csv:masking_apgd_below_pgd", f"{FOLD}/whitebox.csv:masking"),
     ),
     Check(
         "masking_not_growing",
         "an attack's successes fall, by at least `whitebox.masking_images`, from one eps of the grid to a "
         "larger one: success must grow with the budget unless gradients are masked.",
-        "whitebox:masking_flags",
+        "stages.whitebox:masking_flags",
         (f"{FOLD}/whitebox.csv:masking_not_growing", f"{FOLD}/whitebox.csv:masking"),
     ),
     Check(
@@ -79,14 +88,13 @@ CHECKS = (
         "fold_without_class",
         "all images of a class fall in one fold's validation part (a class with one training image "
         "always does), so that fold would train without it: refused before any training.",
-        "split:folds",
+        "stages.split:folds",
         ("refused", "logs/split"),
     ),
     Check(
         "non_finite_loss",
-        "the training loss became NaN or infinite: the job stops, naming the epoch, and writes no "
-        "snapshots.",
-        "training:train",
+        "the training loss became NaN or infinite: the job stops, naming the epoch, and writes no snapshots.",
+        "stages.train:train",
         ("refused", "logs/train"),
     ),
 )

@@ -8,7 +8,7 @@ import logging
 
 import numpy as np
 
-from .io import read_h5, write_h5
+from robustcurves.io import read_h5, write_h5
 
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 

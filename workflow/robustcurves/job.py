@@ -69,8 +69,8 @@ def start(rule: str, compute: dict, allotted: int, config: dict, *, keras: bool)
     sys.excepthook = excepthook
     if keras:
         # only now: importing Keras (through backend) fixes the backend chosen above
-        from .backend import configure
-        from .provenance import provenance
+        from robustcurves.backend import configure
+        from robustcurves.stages.provenance import provenance
 
         if threads > allotted:
             logging.getLogger("rule").warning(

@@ -13,9 +13,9 @@ import logging
 import keras
 import numpy as np
 
-from . import backend, user_model
-from .backend import GPUUnavailable, choose_device, configure  # noqa: F401  (the job set-up lives there)
-from .io import atomic_path, open_h5
+from robustcurves import backend, user_model
+from robustcurves.backend import GPUUnavailable, choose_device, configure  # noqa: F401  (the job set-up lives there)
+from robustcurves.io import atomic_path, open_h5
 
 log = logging.getLogger(__name__)
 

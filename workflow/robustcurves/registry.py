@@ -3,7 +3,7 @@
 # Fold tables aggregated into results/{dataset}/summary/{name}.csv (one `aggregate` function each).
 SUMMARIES = ("history", "evaluation", "robustness", "distances", "whitebox")
 
-# Each figure (a function of robustcurves.figure) and the summaries it is drawn from, by keyword: a
+# Each figure (a function of robustcurves.report.figure) and the summaries it is drawn from, by keyword: a
 # figure reruns only when its own data changes.
 FIGURES = {
     "headline": ("history", "evaluation"),

@@ -30,7 +30,7 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 
-from .config import default
+from robustcurves.config import default
 
 # |Spearman rho| below this counts as "level" (no monotone trend worth the name): the equivalence band.
 LEVEL = 0.5

@@ -1,4 +1,4 @@
-# Fold summaries: mean and std over folds per epoch or per attack (robustcurves/aggregate.py).
+# Fold summaries: mean and std over folds per epoch or per attack (robustcurves/stages/aggregate.py).
 
 
 rule aggregate:

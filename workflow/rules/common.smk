@@ -178,7 +178,7 @@ def prepare_input(wildcards):
 
 def archive_source(wildcards):
     """URL and checksum of an official archive: the config's, else the published defaults."""
-    from robustcurves.download import DEFAULTS
+    from robustcurves.stages.download import DEFAULTS
 
     ds = dataset_config(wildcards)
     if ds["kind"] not in DEFAULTS:

@@ -1,4 +1,4 @@
-# Adversarial sets crafted against each fold's best snapshot (robustcurves/craft.py).
+# Adversarial sets crafted against each fold's best snapshot (robustcurves/stages/craft.py).
 
 
 rule craft:

@@ -1,4 +1,4 @@
-# L0, L2 and Linf of each adversarial set from its clean images (robustcurves/distances.py).
+# L0, L2 and Linf of each adversarial set from its clean images (robustcurves/stages/distances.py).
 
 
 rule distances:

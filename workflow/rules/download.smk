@@ -1,4 +1,4 @@
-# Official archives of CIFAR-10 and STL-10, checksummed before anything reads them (robustcurves/download.py).
+# Official archives of CIFAR-10 and STL-10, checksummed before anything reads them (robustcurves/stages/download.py).
 # URL and checksum: the dataset's `url:`/`sha256:`, else download.DEFAULTS (archive_source, common.smk).
 # A dataset with `archive:` (a copy on disk) never downloads: prepare reads that file instead.
 

@@ -1,4 +1,4 @@
-# Every snapshot replayed on the clean test set and the fold's adversarial sets (robustcurves/evaluate.py).
+# Every snapshot replayed on the clean test set and the fold's adversarial sets (robustcurves/stages/evaluate.py).
 
 
 rule evaluate:

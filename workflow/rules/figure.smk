@@ -1,4 +1,4 @@
-# The paper's figures, each its own target (robustcurves/figure.py).
+# The paper's figures, each its own target (robustcurves/report/figure.py).
 
 
 rule figure:

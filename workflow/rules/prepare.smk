@@ -1,4 +1,4 @@
-# Dataset preparation: one HDF5 per dataset, from its source (robustcurves/prepare.py).
+# Dataset preparation: one HDF5 per dataset, from its source (robustcurves/stages/prepare.py).
 
 
 rule prepare:

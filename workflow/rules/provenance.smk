@@ -1,5 +1,5 @@
 # The provenance record, written beside a dataset's results once they are all there
-# (robustcurves/provenance.py).
+# (robustcurves/stages/provenance.py).
 
 
 rule provenance:

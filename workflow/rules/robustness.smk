@@ -1,5 +1,5 @@
 # Per-snapshot robustness: CLEVER, loss sensitivity and empirical robustness; CLEVER per image too
-# (robustcurves/robustness.py).
+# (robustcurves/stages/robustness.py).
 
 
 rule robustness:

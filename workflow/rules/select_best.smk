@@ -1,4 +1,4 @@
-# Each fold's best epoch, by validation accuracy (robustcurves/selection.py).
+# Each fold's best epoch, by validation accuracy (robustcurves/stages/select_best.py).
 
 
 rule select_best:

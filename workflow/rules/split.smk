@@ -1,4 +1,4 @@
-# The stratified fold split of a dataset's training samples (robustcurves/split.py).
+# The stratified fold split of a dataset's training samples (robustcurves/stages/split.py).
 
 
 rule split:

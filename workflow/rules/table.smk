@@ -1,4 +1,4 @@
-# The paper's distance tables, one per regime (robustcurves/table.py).
+# The paper's distance tables, one per regime (robustcurves/report/table.py).
 
 
 rule table:

@@ -1,4 +1,4 @@
-# Training per dataset x regime x fold, with a snapshot after every epoch (robustcurves/training.py).
+# Training per dataset x regime x fold, with a snapshot after every epoch (robustcurves/stages/train.py).
 
 
 rule train:

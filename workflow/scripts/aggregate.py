@@ -2,7 +2,8 @@ from common import setup
 
 log = setup(snakemake)
 
-from robustcurves import aggregate, io
+from robustcurves import io
+from robustcurves.stages import aggregate
 
 frames = aggregate.read_fold_frames(snakemake.input, snakemake.params.fold_keys)
 name = snakemake.wildcards.summary

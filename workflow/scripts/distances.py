@@ -2,7 +2,8 @@ from common import setup
 
 log = setup(snakemake)
 
-from robustcurves import adversarial, data, distances, io
+from robustcurves import adversarial, data, io
+from robustcurves.stages import distances
 
 adv, attrs = adversarial.load(snakemake.input.adversarial)
 x = data.to_float(data.load(snakemake.input.data)["x_test"][adv["indices"]])

@@ -2,7 +2,7 @@ from common import setup
 
 log = setup(snakemake)
 
-from robustcurves import download
+from robustcurves.stages import download
 
 p = snakemake.params
 log.info("downloading %s (sha256 %s)", p.url, p.sha256)

@@ -4,7 +4,7 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from robustcurves import figure
+from robustcurves.report import figure
 
 w, p = snakemake.wildcards, snakemake.params
 summaries = {name: pd.read_csv(path) for name, path in snakemake.input.items()}

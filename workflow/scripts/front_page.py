@@ -4,10 +4,11 @@ log = setup(snakemake)
 
 from pathlib import Path
 
-from robustcurves import io, report
+from robustcurves import io
+from robustcurves.report import pages
 
 inputs = snakemake.input
-page = report.front_page(
+page = pages.front_page(
     snakemake.wildcards.dataset,
     figure=inputs.figure if "figure" in inputs.keys() else None,
     claims_md=Path(inputs.claims).read_text() if "claims" in inputs.keys() else None,

@@ -2,7 +2,9 @@ from common import setup
 
 log = setup(snakemake)
 
-from robustcurves import aggregate, io, paper_figures
+from robustcurves import io
+from robustcurves.report import paper_figures
+from robustcurves.stages import aggregate
 
 p = snakemake.params
 frames = {

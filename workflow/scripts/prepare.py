@@ -2,7 +2,8 @@ from common import setup
 
 log = setup(snakemake)
 
-from robustcurves import data, prepare
+from robustcurves import data
+from robustcurves.stages import prepare
 
 ds = snakemake.params.dataset
 dataset, source, checksum = prepare.prepare(ds["kind"], ds, snakemake.input[0] if snakemake.input else None)

@@ -2,7 +2,8 @@ from common import setup
 
 log = setup(snakemake)
 
-from robustcurves import io, provenance
+from robustcurves import io
+from robustcurves.stages import provenance
 
 p = snakemake.params
 # written after every figure and table of the dataset (the rule's inputs): commit, versions, machine

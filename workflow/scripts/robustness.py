@@ -2,8 +2,9 @@ from common import setup
 
 log = setup(snakemake, keras=True)
 
-from robustcurves import data, io, robustness
+from robustcurves import data, io
 from robustcurves.models import Snapshots
+from robustcurves.stages import robustness
 
 w, p = snakemake.wildcards, snakemake.params
 x_test, y_test = data.load_test(snakemake.input.data)

@@ -4,7 +4,8 @@ log = setup(snakemake)
 
 import numpy as np
 
-from robustcurves import data, io, split
+from robustcurves import data, io
+from robustcurves.stages import split
 
 dataset = data.load(snakemake.input[0])
 y = dataset["y_train"]

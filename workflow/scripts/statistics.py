@@ -4,7 +4,8 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from robustcurves import aggregate, io, statistics
+from robustcurves import io, statistics
+from robustcurves.stages import aggregate
 
 p = snakemake.params
 

@@ -4,7 +4,8 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from robustcurves import io, table
+from robustcurves import io
+from robustcurves.report import table
 
 w = snakemake.wildcards
 distances = table.distance_table(pd.read_csv(snakemake.input[0]), w.regime)

@@ -4,14 +4,15 @@ log = setup(snakemake, keras=True)
 
 import pandas as pd
 
-from robustcurves import data, seeding, training
+from robustcurves import data, seeding
+from robustcurves.stages import train
 
 w, p = snakemake.wildcards, snakemake.params
 dataset = data.load(snakemake.input.data)
 fold = pd.read_csv(snakemake.input.folds)["fold"].to_numpy()
 k = int(w.fold)
-training.train(
-    training.Split.from_fold(dataset, fold, k),
+train.train(
+    train.Split.from_fold(dataset, fold, k),
     classes=len(dataset["class_names"]),
     epochs=p.epochs,
     batch_size=p.batch_size,

@@ -2,8 +2,9 @@ from common import setup
 
 log = setup(snakemake, keras=True)
 
-from robustcurves import data, io, whitebox
+from robustcurves import data, io
 from robustcurves.models import Snapshots
+from robustcurves.stages import whitebox
 
 w, p = snakemake.wildcards, snakemake.params
 x_test, y_test = data.load_test(snakemake.input.data)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import apgd, cw, fgsm, pgd
+from robustcurves.attacks import apgd, cw, fgsm, pgd
 
 ATTACKS = {"fgsm": fgsm.fgsm, "pgd": pgd.pgd, "cw": cw.cw, "apgd": apgd.apgd}
 METHODS = tuple(ATTACKS)

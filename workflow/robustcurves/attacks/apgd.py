@@ -31,8 +31,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from .. import backend
-from ..config import attack_defaults
+from robustcurves import backend
+from robustcurves.config import attack_defaults
 
 MOMENTUM, RHO = 0.75, 0.75
 LOSSES = ("ce", "dlr")

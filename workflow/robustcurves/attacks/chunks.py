@@ -6,8 +6,8 @@ import logging
 
 import numpy as np
 
-from .. import backend
-from ..progress import Progress
+from robustcurves import backend
+from robustcurves.progress import Progress
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from functools import lru_cache
 import numpy as np
 from keras import ops
 
-from .. import art_adapter, backend
-from ..config import attack_defaults
-from . import cw_linesearch
+from robustcurves import art_adapter, backend
+from robustcurves.attacks import cw_linesearch
+from robustcurves.config import attack_defaults
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Adam's usual constants
 TANH_SHRINK = 0.999999  # keeps arctanh finite at the range's ends

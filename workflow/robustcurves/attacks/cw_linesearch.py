@@ -32,9 +32,9 @@ from functools import lru_cache
 import numpy as np
 from keras import ops
 
-from .. import backend
-from ..config import attack_defaults
-from .chunks import in_chunks
+from robustcurves import backend
+from robustcurves.attacks.chunks import in_chunks
+from robustcurves.config import attack_defaults
 
 TANH_SMOOTHER = 0.999999  # ART's _tanh_smoother
 C_UPPER_BOUND = 10e10  # ART's _c_upper_bound: an image whose c reaches it stops

@@ -16,8 +16,8 @@ from functools import lru_cache
 import numpy as np
 from keras import ops
 
-from .. import art_adapter, backend
-from ..config import attack_defaults
+from robustcurves import art_adapter, backend
+from robustcurves.config import attack_defaults
 
 FGSM = attack_defaults("fgsm")  # the schema's settings
 

@@ -21,9 +21,9 @@ from functools import lru_cache
 import numpy as np
 from keras import ops
 
-from .. import art_adapter, backend
-from ..config import attack_defaults
-from .apgd import loss_gradient, per_image_eps, random_start, run_batched, where_rows
+from robustcurves import art_adapter, backend
+from robustcurves.attacks.apgd import loss_gradient, per_image_eps, random_start, run_batched, where_rows
+from robustcurves.config import attack_defaults
 
 PGD = attack_defaults("pgd")  # the schema's settings
 

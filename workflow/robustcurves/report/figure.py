@@ -17,8 +17,9 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-from .config import default
-from .statistics import epoch_ranges
+from robustcurves.config import default
+from robustcurves.io import atomic_path
+from robustcurves.statistics import epoch_ranges
 
 STYLE = default("figures")  # the schema's figure settings: dpi, context
 RATE = (0.0, 1.0)  # accuracy, ASR
@@ -181,8 +182,6 @@ METADATA = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}
 
 def save(fig, paths, dpi: int = STYLE["dpi"]) -> None:
     """Write the figure to each path atomically (format from the extension), byte-reproducibly."""
-    from .io import atomic_path
-
     for path in paths:
         kind = str(path).rsplit(".", 1)[-1]
         with atomic_path(path) as tmp, plt.rc_context({"svg.hashsalt": "robustcurves"}):

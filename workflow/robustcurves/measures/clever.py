@@ -29,8 +29,9 @@ from functools import lru_cache
 import numpy as np
 from keras import ops
 
-from . import backend, models, weibull
-from .config import default
+from robustcurves import backend, models
+from robustcurves.config import default
+from robustcurves.measures import weibull
 
 DUAL = {1: np.inf, 2: 2, np.inf: 1}
 CHUNK_POINTS = 4096  # points per compiled call; LeNet activations for these stay within a few caches

@@ -37,12 +37,12 @@ import logging
 import numpy as np
 import pandas as pd
 
-from . import selection
-from .attacks.apgd import apgd_with_success
-from .attacks.cw import carlini_wagner_l2
-from .attacks.pgd import pgd_with_success
-from .config import default
-from .models import Snapshots, logits_fn, predict
+from robustcurves import sampling
+from robustcurves.attacks.apgd import apgd_with_success
+from robustcurves.attacks.cw import carlini_wagner_l2
+from robustcurves.attacks.pgd import pgd_with_success
+from robustcurves.config import default
+from robustcurves.models import Snapshots, logits_fn, predict
 
 log = logging.getLogger(__name__)
 
@@ -270,10 +270,10 @@ def fold_table(
     **settings,
 ) -> pd.DataFrame:
     """`whitebox` of a fold: every `every`-th snapshot, the last and the `best`, on `samples` test images
-    drawn without the regime (`selection.fold_images`: both regimes of a fold face the same images, a
+    drawn without the regime (`sampling.fold_images`: both regimes of a fold face the same images, a
     paired comparison); `best` marks the best epoch's rows. Settings as `evaluate_snapshot`'s."""
-    idx, image_seed = selection.fold_images(len(y_test), samples, seed, dataset, fold, "whitebox")
-    epochs = sorted({*selection.metric_epochs(snapshots.epochs, every), best})
+    idx, image_seed = sampling.fold_images(len(y_test), samples, seed, dataset, fold, "whitebox")
+    epochs = sorted({*sampling.metric_epochs(snapshots.epochs, every), best})
     log.info("white-box attacks on %d snapshots (%s), %d test images", len(epochs), epochs, len(idx))
     table = whitebox(snapshots, x_test[idx], y_test[idx], epochs=epochs, seed=image_seed, **settings)
     table["best"] = table["epoch"] == best

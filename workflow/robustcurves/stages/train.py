@@ -12,11 +12,12 @@ import keras
 import numpy as np
 import pandas as pd
 
-from . import backend
-from .data import to_float
-from .io import read_h5, write_h5
-from .models import build, logits_fn, predict, write_snapshots
-from .progress import Progress
+from robustcurves import backend
+from robustcurves.data import to_float
+from robustcurves.io import read_h5, write_csv, write_h5
+from robustcurves.measures import degenerate
+from robustcurves.models import build, logits_fn, predict, write_snapshots
+from robustcurves.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -174,19 +175,15 @@ def train(
     write_snapshots(snapshots_path, snapshots, x_train.shape[1:], classes, model)
     frame = pd.DataFrame(history)
     if history_path is not None:
-        from .io import write_csv
-
         write_csv(frame, history_path)
     shutil.rmtree(resume_dir, ignore_errors=True)
     return frame
 
 
 def _warn_if_degenerate(model, forward, x_test, y_test, label: str, epoch: int, images: int = 16) -> None:
-    """Warn when the snapshot collapsed (measures.degenerate): its robustness would read as "robust"."""
-    from . import measures
-
-    norms = measures.input_gradient_norms(model, x_test[:images])
-    flags = measures.degenerate(predict(forward, x_test), norms, y_test)
+    """Warn when the snapshot collapsed (degenerate.degenerate): its robustness would read as "robust"."""
+    norms = degenerate.input_gradient_norms(model, x_test[:images])
+    flags = degenerate.degenerate(predict(forward, x_test), norms, y_test)
     if flags["degenerate"]:
         log.warning(
             "%s epoch %d is degenerate, its robustness metrics will be NaN: %s",

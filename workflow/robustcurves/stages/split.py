@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data import DatasetError
+from robustcurves.data import DatasetError
 
 
 def stratified_folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from . import selection, statistics
+from robustcurves import statistics
+from robustcurves.stages import select_best
 
 DATASETS = ("cifar10", "stl10")
 VERDICTS = ("agrees", "does not", "cannot tell")
@@ -201,7 +202,9 @@ def _best_epochs(history: pd.DataFrame | None, regime: str) -> pd.Series:
     if history is None or history.empty:
         raise CannotTell("the run has no training history")
     df = history[history["regime"] == regime]
-    return pd.Series({fold: selection.best_epoch(h)["epoch"] for fold, h in df.groupby("fold")}, dtype=float)
+    return pd.Series(
+        {fold: select_best.best_epoch(h)["epoch"] for fold, h in df.groupby("fold")}, dtype=float
+    )
 
 
 # --- one statement, then all -------------------------------------------------------------------------

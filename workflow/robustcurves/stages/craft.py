@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from . import attacks, seeding, selection
-from .models import logits_fn, predict
+from robustcurves import attacks, sampling, seeding
+from robustcurves.models import logits_fn, predict
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def craft(
     """
     forward = logits_fn(model)
     correct = predict(forward, x_test) == y_test
-    indices = selection.attack_indices(correct, samples, seeding.derive(seed, dataset, fold, "attack-set"))
+    indices = sampling.attack_indices(correct, samples, seeding.derive(seed, dataset, fold, "attack-set"))
     if len(indices) == 0:
         log.warning("the snapshot classifies no test image correctly: empty attack set")
     x, y = x_test[indices], y_test[indices]

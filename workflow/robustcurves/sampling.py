@@ -1,21 +1,9 @@
-"""Which epochs and images matter: the best snapshot of a fold, the epochs that get expensive metrics,
-and the test images that attacks and metrics use."""
+"""Which epochs and images get measured: the epochs that get expensive metrics, and the test images that
+attacks and metrics use, drawn so that the regimes of a fold pair."""
 
 import numpy as np
-import pandas as pd
 
-from . import seeding
-
-
-def best_epoch(history: pd.DataFrame) -> dict:
-    """The epoch with the highest validation accuracy (the earliest on ties)."""
-    row = history.loc[history["val_accuracy"].idxmax()]
-    return {
-        "epoch": int(row["epoch"]),
-        "criterion": "max val_accuracy",
-        "val_accuracy": float(row["val_accuracy"]),
-        "test_accuracy": float(row["test_accuracy"]),
-    }
+from robustcurves import seeding
 
 
 def metric_epochs(epochs: list[int], every: int) -> list[int]:

@@ -9,8 +9,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from . import measures, selection
-from .models import Snapshots, logits_fn, predict
+from robustcurves import sampling
+from robustcurves.measures import degenerate
+from robustcurves.models import Snapshots, logits_fn, predict
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def evaluation_tables(
     adversarials that this snapshot misclassifies (real adversarials only: an image the attack failed
     on comes back unchanged, and replaying it measures clean error); `crafted_success` is the crafting
     success rate, the same on every epoch (both NaN without `success` or with no success). Each row
-    also carries the snapshot's degeneracy flags (`measures.degenerate`; gradients on `x_metric`, the
+    also carries the snapshot's degeneracy flags (`degenerate.degenerate`; gradients on `x_metric`, the
     fold's metric images). One model is reused across epochs by setting its weights, so the traced
     forward pass is built once.
 
@@ -62,7 +63,7 @@ def evaluation_tables(
     for epoch in snapshots.epochs:
         model.set_weights(snapshots.weights(epoch))
         pred_test = predict(forward, x_test)
-        flags = measures.snapshot_flags(model, pred_test, x_metric, y_test)
+        flags = degenerate.snapshot_flags(model, pred_test, x_metric, y_test)
         if flags["degenerate"]:
             log.warning("epoch %d is degenerate: %s", epoch, flags["degenerate"])
         asr = attack_success_rate(pred_test, y_test)
@@ -121,6 +122,6 @@ def fold_tables(
     fold,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`evaluation_tables` of a fold, its gradients checked on the fold's metric images (the robustness
-    stage's: `selection.metric_images`) for the vanishing-gradient flag."""
-    idx, _ = selection.metric_images(len(y_test), metric_samples, seed, dataset, fold)
+    stage's: `sampling.metric_images`) for the vanishing-gradient flag."""
+    idx, _ = sampling.metric_images(len(y_test), metric_samples, seed, dataset, fold)
     return evaluation_tables(snapshots, x_test, y_test, adversarial, x_metric=x_test[idx])

@@ -1,10 +1,9 @@
-"""The distances stage: per adversarial image, L0, L2 and Linf from its clean original. numpy only, so
-that the rule runs in the light analysis environment without Keras."""
+"""L0, L2 and Linf of a perturbation, per image. numpy only, so that the distances rule runs in the light
+analysis environment without Keras."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 # Perturbations below this are float noise from clipping, not changed pixels.
 CHANGE_TOL = 1e-6
@@ -26,13 +25,3 @@ def distances(x: np.ndarray, x_adv: np.ndarray) -> dict[str, np.ndarray]:
         "l2_pixel": np.linalg.norm(flat, axis=1) / np.sqrt(x.shape[-1]),
         "linf": np.abs(flat).max(axis=1, initial=0.0),
     }
-
-
-def table(x: np.ndarray, adversarial: dict) -> pd.DataFrame:
-    """One row per image of an adversarial set (`adversarial.load`'s arrays): its test index, label,
-    whether the attack succeeded, and its `distances` from its clean original, `x` (float32 in [0, 1],
-    the set's order)."""
-    return pd.DataFrame(
-        {"index": adversarial["indices"], "label": adversarial["labels"], "success": adversarial["success"]}
-        | distances(x, adversarial["x_adv"])
-    )

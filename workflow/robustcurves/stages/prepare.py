@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import archives
-from .data import DatasetError, trainable, validate
-from .io import ArtifactError, read_h5
-from .seeding import derive
+from robustcurves import archives
+from robustcurves.data import DatasetError, trainable, validate
+from robustcurves.io import ArtifactError, read_h5
+from robustcurves.seeding import derive
 
 MNIST_CLASSES = [str(d) for d in range(10)]
 

@@ -20,7 +20,7 @@ def _logit_jacobian_norm(model):
     """Compiled: per image, the Frobenius norm of d logits / d input."""
     from keras import ops
 
-    from . import backend
+    from robustcurves import backend
 
     def norm(forward, x):
         jac = backend.batch_jacobian(forward, x)
@@ -37,7 +37,7 @@ def input_gradient_norms(model, x: np.ndarray, batch_size: int = 256) -> np.ndar
     on a healthy network, while the logits' gradient is zero only where the network is flat (its
     ReLUs dead), which is what makes CLEVER, loss sensitivity and attacks read "robust".
     """
-    from . import backend
+    from robustcurves import backend
 
     fn = _logit_jacobian_norm(model)
     out = [backend.to_numpy(fn(backend.tensor(x[i : i + batch_size]))) for i in range(0, len(x), batch_size)]
