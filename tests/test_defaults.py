@@ -6,12 +6,13 @@ import inspect
 
 import pytest
 
-from robustcurves import backend, statistics
+from robustcurves import backend
 from robustcurves.attacks import apgd, cw, cw_linesearch, fgsm, pgd
 from robustcurves.config import defaults
 from robustcurves.measures import clever
 from robustcurves.report import figure, paper_figures
 from robustcurves.stages import whitebox
+from robustcurves.statistics import claims, inference, trends
 from workflow_utils import ROOT
 
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
@@ -53,14 +54,18 @@ FUNCTIONS = [
     (cw.cw, attack("cw"), {}, ()),
     (cw.carlini_wagner_l2, attack("cw", algorithm="adam"), {}, ()),
     (cw_linesearch.carlini_wagner_l2_linesearch, attack("cw", algorithm="line-search"), {}, ()),
-    (whitebox.evaluate_snapshot, validated("whitebox"), {}, ()),
+    (whitebox.attack_snapshot, validated("whitebox"), {}, ()),
     (whitebox.masking_flags, validated("whitebox"), {"images": "masking_images"}, ()),
     # threads=None: leave the backend's threads as they are (the workflow always gives the config's)
     (backend.configure, validated("compute"), {"gpu_requested": "gpu"}, ("threads",)),
     (figure.theme, validated("figures"), {}, ()),
     (figure.save, validated("figures"), {}, ()),
     # every statistics function with a default confidence
-    *[(f, validated("statistics"), {}, ()) for f in defaulted(statistics, "confidence")],
+    *[
+        (f, validated("statistics"), {}, ())
+        for module in (inference, trends, claims)
+        for f in defaulted(module, "confidence")
+    ],
     *[(f, validated("statistics"), {}, ()) for f in defaulted(paper_figures, "confidence")],
 ]
 
@@ -96,5 +101,5 @@ def test_library_defaults_are_the_schemas(function, settings, renamed, not_setti
 
 
 def test_the_statistics_functions_are_all_held():
-    held = [f for f, settings, *_ in FUNCTIONS if f.__module__ == statistics.__name__]
-    assert {f.__name__ for f in held} >= {"fold_summary", "decide", "claims", "trend_table"}
+    held = {f.__name__ for f, settings, *_ in FUNCTIONS if f.__module__.startswith("robustcurves.statistics")}
+    assert held >= {"fold_test", "decide", "detectable", "claims", "trend_table"}

@@ -292,7 +292,8 @@ def test_report_opens_on_the_answer_in_a_real_browser(tiny_run, tmp_path):
     ]
     assert len(rows) - 1 == len(claims)  # the header row
     for (claim, verdict, effect), expected in zip(rows[1:], claims.itertuples(), strict=True):
-        assert cell_text(claim) == expected.claim
+        family = {"primary": "primary", "secondary": "exploratory", "check": "check"}[expected.family]
+        assert cell_text(claim) == f"{expected.claim} {family}"
         verdict, effect = cell_text(verdict), cell_text(effect)
         assert verdict.startswith(expected.verdict_holm), (verdict, expected)
         assert ("raw: " + expected.verdict in verdict) == (expected.verdict != expected.verdict_holm)

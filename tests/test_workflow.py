@@ -157,14 +157,9 @@ def test_robustness_per_snapshot(run):
         assert np.allclose(rob.set_index("epoch").loc[means.index, "clever"], means)
 
 
-# the white-box claims of stats.whitebox_claims, one per APGD loss, their worst case, and CW
-WHITEBOX_CLAIMS = [
-    *(
-        f"The overfit regime is more robust under white-box {attack} (median minimal L∞ eps higher)"
-        for attack in ("apgd-ce", "apgd-dlr", "worst")
-    ),
-    "The overfit regime is more robust under white-box cw (median minimal L2 higher)",
-]
+# the white-box claims (claims.csv): the worst case over the L∞ attacks and CW (primary), each APGD loss
+def whitebox_claim(attack, norm="L∞ eps"):
+    return f"The overfit regime is more robust under white-box {attack} (minimal {norm} higher)"
 
 
 def test_whitebox_per_snapshot(run):
@@ -190,7 +185,22 @@ def test_whitebox_per_snapshot(run):
     summary = pd.read_csv(run / "results/mnist5k/summary/whitebox.csv")
     assert set(summary["regime"]) == set(REGIMES) and summary["folds"].max() == 2
     claims = pd.read_csv(run / "results/mnist5k/tables/claims.csv")
-    assert claims["claim"].tolist()[-4:] == WHITEBOX_CLAIMS
+    white = claims[claims["id"].str.startswith("whitebox")]
+    assert white["claim"].tolist() == [
+        whitebox_claim("worst"),
+        whitebox_claim("cw", "L2"),
+        whitebox_claim("apgd-ce"),
+        whitebox_claim("apgd-dlr"),
+    ]
+    # per image: each attacked snapshot's images, their clean correctness and minimal eps or L2
+    for d in fold_dirs(run):
+        images = pd.read_csv(d / "whitebox_images.csv")
+        wb = pd.read_csv(d / "whitebox.csv")
+        assert (
+            set(images["epoch"]) == set(wb["epoch"])
+            and images.groupby(["epoch", "attack"]).size().eq(8).all()
+        )
+        assert images.loc[~images["correct"], "minimal"].isna().all()
 
 
 def test_summaries_figures_and_tables(run):
@@ -338,7 +348,7 @@ def test_same_config_gives_the_same_numbers(run, tmp_path_factory):
 
 def test_claims_and_trends_are_computed_from_the_run(run):
     claims = pd.read_csv(run / "results/mnist5k/tables/claims.csv")
-    verdicts = {"supported", "not supported", "inconclusive", "saturated"}
+    verdicts = {"supported", "not supported", "inconclusive"}
     assert set(claims["verdict"]) <= verdicts and set(claims["verdict_holm"]) <= verdicts
     tested = claims.dropna(subset=["p_value"])
     assert len(tested) >= 6 and (tested["p_holm"] >= tested["p_value"] - 1e-12).all()
@@ -346,18 +356,24 @@ def test_claims_and_trends_are_computed_from_the_run(run):
     changed = claims[claims["verdict"] != claims["verdict_holm"]]
     assert (changed["verdict_holm"] == "inconclusive").all()
     assert claims["excluded"].str.startswith(("snapshots:", "none")).all()
-    # every row stats.claims draws for the tiny config (attacks cw, fgsm, pgd; white-box on), in order
+    # every row of claims.csv the tiny config draws (attacks cw, fgsm, pgd; white-box on): the primary
+    # family first, then the exploratory one, then the checks
     asr, attacks = ("ASR", "ASR on correctly classified originals"), ("cw", "fgsm", "pgd")
     assert claims["claim"].tolist() == [
+        *(f"{attack} ASR is lower when overfitting (more robust)" for attack in attacks),
+        "CLEVER is higher when overfitting",
+        whitebox_claim("worst"),
+        whitebox_claim("cw", "L2"),
+        *(f"{attack} {asr[1]} is lower when overfitting (more robust)" for attack in attacks),
+        whitebox_claim("apgd-ce"),
+        whitebox_claim("apgd-dlr"),
         *(f"In the normal regime, cw {name} rises as test accuracy rises" for name in asr),
         *(f"In the overfit regime, {attack} ASR stays level" for attack in attacks),
-        *(f"{attack} {name} is lower when overfitting (more robust)" for name in asr for attack in attacks),
-        "CLEVER is higher when overfitting",
         "fgsm Linf is exactly 0.3",
         "pgd Linf is exactly 0.3",
         "cw's L2 is far smaller (< half) than that of the Linf attacks",
-        *WHITEBOX_CLAIMS,
     ]
+    assert claims["family"].tolist() == ["primary"] * 6 + ["secondary"] * 10 + ["check"] * 3
     # regime differences of the ASR and CLEVER: image-level paired tests, the fold a random effect
     images = claims[claims["claim"].str.contains("is lower when overfitting|CLEVER is higher")]
     assert len(images) == 7 and images["evidence"].str.contains("image-level paired test").all()

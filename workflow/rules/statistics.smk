@@ -1,4 +1,4 @@
-# Trends, regime differences and the paper's claims checked (robustcurves/statistics.py).
+# The trends and the paper's claims checked, each by the test of its kind (robustcurves/statistics/).
 
 
 rule statistics:
@@ -6,9 +6,9 @@ rule statistics:
         evaluation=lambda wc: fold_outputs("evaluation.csv", wc.dataset),
         robustness=lambda wc: fold_outputs("robustness.csv", wc.dataset),
         distances="results/{dataset}/summary/distances.csv",
-        whitebox=lambda wc: fold_outputs("whitebox.csv", wc.dataset),
         clever=lambda wc: fold_outputs("clever.csv", wc.dataset),
         images=lambda wc: fold_outputs("evaluation_images.csv", wc.dataset),
+        whitebox_images=lambda wc: fold_outputs("whitebox_images.csv", wc.dataset),
     output:
         trends="results/{dataset}/summary/trends.csv",
         csv=report(
@@ -28,7 +28,7 @@ rule statistics:
         mem_mb=2000,
         runtime=10,
     params:
-        # [regime, fold] of each evaluation, robustness, whitebox, clever and images input, in their order
+        # [regime, fold] of each evaluation, robustness, clever, images and whitebox_images input, in their order
         fold_keys=fold_keys(),
         statistics=canonical(STATISTICS),
         cw=cw_attack(),

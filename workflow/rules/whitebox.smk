@@ -7,7 +7,8 @@ rule whitebox:
         snapshots="results/{dataset}/{regime}/fold{fold}/snapshots.h5",
         best="results/{dataset}/{regime}/fold{fold}/best_epoch.json",
     output:
-        "results/{dataset}/{regime}/fold{fold}/whitebox.csv",
+        table="results/{dataset}/{regime}/fold{fold}/whitebox.csv",
+        images="results/{dataset}/{regime}/fold{fold}/whitebox_images.csv",
     log:
         "logs/whitebox/{dataset}/{regime}/fold{fold}.log",
     benchmark:

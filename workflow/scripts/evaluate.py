@@ -26,5 +26,5 @@ with Snapshots(snakemake.input.snapshots) as snapshots:
     )
 log.info("evaluated %d snapshots on clean + %d adversarial sets", table["epoch"].nunique(), len(sets))
 io.write_csv(table, snakemake.output.csv)
-# per attacked image: the image-level paired tests between regimes (statistics.image_differences)
+# per attacked image: the image-level paired tests between regimes (statistics.claims.image_differences)
 io.write_csv(images, snakemake.output.images)

@@ -4,8 +4,9 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from robustcurves import io, statistics
+from robustcurves import io
 from robustcurves.stages import aggregate
+from robustcurves.statistics import claims, trends
 
 p = snakemake.params
 
@@ -20,11 +21,11 @@ def stacked(name):
 evaluation, robustness = stacked("evaluation"), stacked("robustness")
 distances = pd.read_csv(snakemake.input.distances)
 s = p.statistics
-trends = statistics.trend_table(evaluation, robustness, s["warmup"], s["confidence"])
-io.write_csv(trends, snakemake.output.trends)
-claims = statistics.claims(
+io.write_csv(
+    trends.trend_table(evaluation, robustness, s["warmup"], s["confidence"]), snakemake.output.trends
+)
+table = claims.claims(
     evaluation,
-    robustness,
     distances,
     normal=s["normal"],
     overfit=s["overfit"],
@@ -32,10 +33,13 @@ claims = statistics.claims(
     linf_attacks=p.linf_attacks,
     warmup=s["warmup"],
     confidence=s["confidence"],
-    whitebox=stacked("whitebox"),
-    clever=stacked("clever"),
+    level_margin=s["level_margin"],
+    primary=s["primary"],
+    robustness=robustness,
     images=stacked("images"),
+    clever=stacked("clever"),
+    whitebox_images=stacked("whitebox_images"),
 )
-log.info("claims:\n%s", claims.to_string())
-io.write_csv(claims, snakemake.output.csv)
-io.write_text(claims.to_markdown(index=False) + "\n", snakemake.output.md)
+log.info("claims:\n%s", table.to_string())
+io.write_csv(table, snakemake.output.csv)
+io.write_text(claims.markdown(table), snakemake.output.md)

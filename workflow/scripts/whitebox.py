@@ -10,7 +10,8 @@ w, p = snakemake.wildcards, snakemake.params
 x_test, y_test = data.load_test(snakemake.input.data)
 best = io.read_json(snakemake.input.best)["epoch"]
 with Snapshots(snakemake.input.snapshots) as snapshots:
-    table = whitebox.fold_table(
+    table, images = whitebox.fold_table(
         snapshots, x_test, y_test, best=best, **p.whitebox, seed=p.seed, dataset=w.dataset, fold=w.fold
     )
-io.write_csv(table, snakemake.output[0])
+io.write_csv(table, snakemake.output.table)
+io.write_csv(images, snakemake.output.images)

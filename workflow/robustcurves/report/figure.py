@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from robustcurves.config import default
 from robustcurves.io import atomic_path
-from robustcurves.statistics import epoch_ranges
+from robustcurves.statistics.snapshots import epoch_ranges
 
 STYLE = default("figures")  # the schema's figure settings: dpi, context
 RATE = (0.0, 1.0)  # accuracy, ASR

@@ -95,6 +95,7 @@ _NUMBER = r"[+-]?(?:\d+(?:\.\d+)?|inf|nan)"
 _INTERVAL = re.compile(rf"({_NUMBER}) \[({_NUMBER}), ({_NUMBER})\]")
 _CONSTANT = re.compile(r"constant in all \d+ folds \(≡ [^)]*\)")
 MINUS = "\u2212"
+FAMILY_LABELS = {"primary": "primary", "secondary": "exploratory", "check": "check"}
 
 
 def format_p(p) -> str:
@@ -202,8 +203,12 @@ def verdict_table(claims_md: str, dataset: str, full_table: str | None = None) -
             )
         else:  # "(≡ 0)" kept on one line
             effect = html.escape(text).replace("≡ ", "≡&nbsp;")
+        claim = html.escape(row[col["claim"]])
+        if "family" in col:  # the secondary family is exploratory (docs/statistics.md)
+            family = FAMILY_LABELS.get(row[col["family"]], row[col["family"]])
+            claim += f'<span class="rc-sub">{html.escape(family)}</span>'
         out.append(
-            f"<tr><td>{html.escape(row[col['claim']])}</td>"
+            f"<tr><td>{claim}</td>"
             f'<td class="rc-verdict" style="color: {color}; font-weight: 600">{cell}</td>'
             f"<td>{effect}</td></tr>"
         )
@@ -223,7 +228,12 @@ def _verdict_key(claims_md, dataset, holm, p_name, effects, full_table) -> str:
             "the evidence (unit, n) and what was excluded. "
         )
     key = []
-    if holm:
+    if holm and "| family" in claims_md:
+        key.append(
+            "Verdicts after Holm&#x27;s adjustment within each family: primary (the paper&#x27;s central "
+            "claim, fixed beforehand), exploratory (the others); checks have no test"
+        )
+    elif holm:
         key.append("Verdicts after Holm&#x27;s adjustment over the claims with a p-value")
     if p_name is not None:
         key.append(f"p: {'Holm-adjusted, ' if p_name == 'p_holm' else ''}where a test decides")
@@ -231,7 +241,7 @@ def _verdict_key(claims_md, dataset, holm, p_name, effects, full_table) -> str:
         key.append("raw: the verdict before Holm, where it differs")
     kinds = {kind for kind, values, _ in effects if values is not None}
     if "ρ" in kinds:
-        key.append("ρ: Spearman&#x27;s ρ of the claim&#x27;s series with the epoch, mean over folds")
+        key.append("ρ: Spearman&#x27;s ρ of the claim&#x27;s two series over the epochs, mean over folds")
     pair = re.search(r"(\S+) − (\S+)", claims_md)
     if "Δ" in kinds and pair:
         key.append(f"Δ: {html.escape(pair.group(1))} − {html.escape(pair.group(2))}, mean")

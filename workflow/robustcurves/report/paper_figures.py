@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from robustcurves import statistics
 from robustcurves.stages import select_best
+from robustcurves.statistics import snapshots
+from robustcurves.statistics.inference import CONFIDENCE
 
 DATASETS = ("cifar10", "stl10")
 VERDICTS = ("agrees", "does not", "cannot tell")
@@ -59,7 +60,7 @@ def statements() -> pd.DataFrame:
 # --- the two rules: pure functions of numbers -------------------------------------------------------
 
 
-def t_interval(values, confidence: float = statistics.CONFIDENCE) -> tuple[float, float, float]:
+def t_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
     """(mean, lower, upper) of per-fold values (NaNs dropped): Student's t over folds, each bound a
     one-sided `confidence` bound; NaN bounds with fewer than two values, the mean itself when all agree."""
     v = np.asarray(values, float)
@@ -244,7 +245,7 @@ def evaluate(
             series = _series(frames, row["quantity"], regimes[paper_regime], cw)
             values, used = _per_fold(series, statistic, from_epoch)
         values = values.dropna()
-        out |= {"folds": len(values), "values": _values_text(values), "epochs": statistics.epoch_ranges(used)}
+        out |= {"folds": len(values), "values": _values_text(values), "epochs": snapshots.epoch_ranges(used)}
         if statistic != "first" and trained < PAPER_EPOCHS:
             raise CannotTell(f"the run trains {trained} epochs, the paper's figures {PAPER_EPOCHS}")
         if row["quantity"] == "clever" and clever_radius is not None and low > clever_radius:
@@ -272,7 +273,7 @@ def check(
     *,
     cw: str | None,
     warmup: int,
-    confidence: float = statistics.CONFIDENCE,
+    confidence: float = CONFIDENCE,
     clever_radius: float | None = None,
 ) -> pd.DataFrame:
     """Every statement the paper makes of `dataset`'s figures, with ours and a verdict.
@@ -293,10 +294,10 @@ def check(
     if "history" in frames:
         trained = int(frames["history"]["epoch"].max())
     frames = {k: v[v["epoch"] <= PAPER_EPOCHS] for k, v in frames.items()}
-    flagged = statistics.flagged_snapshots(*(frames[k] for k in ("evaluation", "robustness") if k in frames))
+    flagged = snapshots.flagged_snapshots(*(frames[k] for k in ("evaluation", "robustness") if k in frames))
     for name in ("evaluation", "robustness", "clever"):
         if name in frames:
-            frames[name] = statistics.drop_snapshots(statistics.sound(frames[name]), flagged)
+            frames[name] = snapshots.drop_snapshots(snapshots.sound(frames[name]), flagged)
     rows = []
     for _, row in statements().iterrows():
         if row["dataset"] not in (dataset, "both"):
@@ -341,7 +342,7 @@ def _ours(r) -> str:
     return f"{r['estimate']:.4g} {interval}, {r['folds']} folds; epochs {r['epochs']}"
 
 
-def markdown(table: pd.DataFrame, caption: str, confidence: float = statistics.CONFIDENCE) -> str:
+def markdown(table: pd.DataFrame, caption: str, confidence: float = CONFIDENCE) -> str:
     if table.empty:
         return f"{caption}\n\nThe paper states nothing of this data set's figures.\n"
     shown = pd.DataFrame(

@@ -54,6 +54,7 @@ COLUMNS = [
     "median_min_eps", "median_min_eps_correct", "median_l2", "median_min_l2", "median_min_l2_correct",
     "masking_gap_images", "masking_drop_images", "masking_apgd_below_pgd", "masking_not_growing", "masking",
 ]  # fmt: skip
+IMAGE_COLUMNS = ["epoch", "attack", "test_index", "correct", "minimal"]
 # The settings' defaults: the schema's whitebox section (its masking_images: a one-image difference between
 # two attacks of equal strength is what a single random start or step decides; two images on the default
 # 20 (10 points) is the smallest gap that one image cannot make)
@@ -158,7 +159,12 @@ def masking_flags(
     }
 
 
-def evaluate_snapshot(
+def evaluate_snapshot(model, x, y, **settings) -> list[dict]:
+    """The rows of `attack_snapshot` alone."""
+    return attack_snapshot(model, x, y, **settings)[0]
+
+
+def attack_snapshot(
     model,
     x,
     y,
@@ -173,8 +179,11 @@ def evaluate_snapshot(
     masking_images: int = SETTINGS["masking_images"],
     cw: dict = SETTINGS["cw"],
     batch_size: int = SETTINGS["batch_size"],
-) -> list[dict]:
-    """Rows (without the epoch) for one model: one per L∞ attack (and `worst`) and grid eps, one for CW.
+) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """(rows, minimal) for one model. rows (without the epoch): one per L∞ attack (and `worst`) and grid
+    eps, one for CW. minimal: attack → per image the smallest eps (L∞ attacks, `worst`) or L2 (CW) found
+    to succeed, `inf` where every try failed, NaN where the image is misclassified clean (not attacked);
+    and "correct" → the images' clean correctness.
 
     x: float32 NHWC images in [0, 1], y: their labels; eps in L∞ pixel units, L2 over all pixels.
     """
@@ -206,14 +215,18 @@ def evaluate_snapshot(
                          "success_rate": broken / len(idx) if len(idx) else np.nan,
                          "median_min_eps": float(np.median(m)) if n else np.nan,
                          "median_min_eps_correct": censored_median(m[idx])})  # fmt: skip
+    minimal = {a: np.where(correct, m, np.nan) for a, m in min_eps.items()}
     if "cw" in attacks:
-        rows.append({**base, "attack": "cw", **cw_measures(model, x, y, correct, cw)})
-    return [{**r, **flags} for r in rows]
+        measures, l2 = cw_measures(model, x, y, correct, cw)
+        rows.append({**base, "attack": "cw", **measures})
+        minimal["cw"] = np.where(correct, l2, np.nan)
+    return [{**r, **flags} for r in rows], minimal | {"correct": correct}
 
 
-def cw_measures(model, x, y, correct, settings: dict) -> dict:
-    """CW-L2 against `model` on the images it classifies correctly (`correct`, bool [n]); L2 over all
-    pixels in [0, 1] units, 0 for misclassified images and `inf` where CW found no adversarial."""
+def cw_measures(model, x, y, correct, settings: dict) -> tuple[dict, np.ndarray]:
+    """(measures, l2): CW-L2 against `model` on the images it classifies correctly (`correct`, bool [n]);
+    per image the L2 over all pixels in [0, 1] units, 0 for misclassified images and `inf` where CW
+    found no adversarial."""
     idx = np.flatnonzero(correct)
     l2 = np.zeros(len(x))
     success = np.zeros(len(x), bool)
@@ -229,31 +242,42 @@ def cw_measures(model, x, y, correct, settings: dict) -> dict:
         "median_l2": float(np.median(l2[idx][ok])) if ok.any() else np.nan,
         "median_min_l2": float(np.median(l2)) if len(x) else np.nan,
         "median_min_l2_correct": censored_median(l2[idx]),
-    }
+    }, l2
 
 
-def whitebox(snapshots: Snapshots, x, y, *, epochs, seed: int, **settings) -> pd.DataFrame:
-    """The white-box table of the chosen `epochs` of a fold on images x, y (the same for every epoch
-    and regime): see the module docstring; settings as `evaluate_snapshot`'s."""
+def whitebox(snapshots: Snapshots, x, y, *, epochs, seed: int, indices=None, **settings):
+    """(table, images) of the chosen `epochs` of a fold on images x, y (the same for every epoch and
+    regime): see the module docstring; settings as `attack_snapshot`'s. images: one row per epoch,
+    attack and image (`indices`, its test index; default 0…n−1) with its clean correctness and
+    `minimal` eps (L∞) or L2 (CW): `inf` where every try failed, NaN where misclassified clean."""
+    indices = np.arange(len(y)) if indices is None else np.asarray(indices)
     x = np.asarray(x, np.float32)
     y = np.asarray(y, np.int64)
     model = snapshots.model()
     missing = sorted(set(epochs) - set(snapshots.epochs))
     if missing:
         raise ValueError(f"{snapshots.path}: no snapshot for epoch(s) {missing}")
-    rows = []
+    rows, images = [], []
     for epoch in sorted(set(epochs)):
         model.set_weights(snapshots.weights(epoch))
         # the same seed for every epoch: common random numbers across the snapshots compared
-        epoch_rows = evaluate_snapshot(model, x, y, seed=seed, **settings)
+        epoch_rows, minimal = attack_snapshot(model, x, y, seed=seed, **settings)
         rows += [{"epoch": epoch, **r} for r in epoch_rows]
+        correct = minimal.pop("correct")
+        images += [
+            pd.DataFrame(
+                {"epoch": epoch, "attack": a, "test_index": indices, "correct": correct, "minimal": m}
+            )
+            for a, m in minimal.items()
+        ]
         first = epoch_rows[0]
         correct = {
             r["attack"]: r.get("median_min_eps_correct", r.get("median_min_l2_correct")) for r in epoch_rows
         }
         log.info("epoch %d: clean accuracy %.3f; median min eps (L2) of its correct images %s; masking %s",
                  epoch, first["clean_accuracy"], correct, first["masking"])  # fmt: skip
-    return pd.DataFrame(rows).reindex(columns=COLUMNS)
+    images = pd.concat(images, ignore_index=True) if images else pd.DataFrame(columns=IMAGE_COLUMNS)
+    return pd.DataFrame(rows).reindex(columns=COLUMNS), images
 
 
 def fold_table(
@@ -271,10 +295,13 @@ def fold_table(
 ) -> pd.DataFrame:
     """`whitebox` of a fold: every `every`-th snapshot, the last and the `best`, on `samples` test images
     drawn without the regime (`sampling.fold_images`: both regimes of a fold face the same images, a
-    paired comparison); `best` marks the best epoch's rows. Settings as `evaluate_snapshot`'s."""
+    paired comparison); `best` marks the best epoch's rows. Returns `whitebox`'s (table, images), the
+    images by their test index. Settings as `attack_snapshot`'s."""
     idx, image_seed = sampling.fold_images(len(y_test), samples, seed, dataset, fold, "whitebox")
     epochs = sorted({*sampling.metric_epochs(snapshots.epochs, every), best})
     log.info("white-box attacks on %d snapshots (%s), %d test images", len(epochs), epochs, len(idx))
-    table = whitebox(snapshots, x_test[idx], y_test[idx], epochs=epochs, seed=image_seed, **settings)
+    table, images = whitebox(
+        snapshots, x_test[idx], y_test[idx], epochs=epochs, seed=image_seed, indices=idx, **settings
+    )
     table["best"] = table["epoch"] == best
-    return table
+    return table, images
