@@ -78,6 +78,13 @@ CHECKS = (
         (f"{FOLD}/whitebox.csv:masking_not_growing", f"{FOLD}/whitebox.csv:masking"),
     ),
     Check(
+        "whitebox_empty",
+        "a white-box snapshot classifies none of the white-box images correctly, or one regime's snapshot "
+        "misclassifies an image: those images are not compared between the regimes, and counted.",
+        "statistics.claims:whitebox_pairs",
+        (f"{FOLD}/whitebox_images.csv:correct", "results/{dataset}/tables/claims.csv:excluded"),
+    ),
+    Check(
         "dataset",
         "a dataset's arrays lack a key, are channels first, have labels of the wrong shape, a test class "
         "no training image has, or a single class in training or test: refused before any training.",
