@@ -282,7 +282,7 @@ def test_changing_threads_reruns_every_keras_job_and_nothing_else(run, tmp_path)
         "craft": len(ATTACKS) * per_fold,
         "evaluate": 2 * per_fold,  # evaluation.csv, evaluation_images.csv
         "robustness": 2 * per_fold,  # robustness.csv, clever.csv
-        "whitebox": per_fold,
+        "whitebox": 2 * per_fold,  # whitebox.csv, whitebox_images.csv
         "provenance": 1,  # and the record that states it
     }
     jobs = changed_config(run, tmp_path, lambda c: c["compute"].update(threads=2))
