@@ -211,9 +211,12 @@ def test_undecided_rows_state_the_smallest_effect_they_could_detect():
         said = undecided[undecided["detectable"].notna() & (undecided["detectable"] > 0)]
         assert len(said), kind
         for _, row in said.iterrows():
-            assert (
-                f"cannot tell an effect below {row['detectable']:.3g} from none at 5 folds" in row["evidence"]
+            said = (
+                f"cannot tell a mean within {row['detectable']:.3g} of the margin from it at 5 folds"
+                if row["kind"] == "equivalence"
+                else f"cannot tell an effect below {row['detectable']:.3g} from none at 5 folds"
             )
+            assert said in row["evidence"], row["evidence"]
             assert (
                 "folds would decide one of the size seen" in row["evidence"]
                 or "on the null" in row["evidence"]

@@ -46,6 +46,7 @@ FAMILIES = ("primary", "secondary")
 LEVEL_MARGIN = default("statistics", "level_margin")
 PRIMARY = tuple(default("statistics", "primary"))
 IMAGE_KEYS = ["fold", "epoch", "attack", "test_index"]
+LABELS = {"asr": "ASR", "asr_given_correct": "ASR on correctly classified originals"}
 
 
 def table() -> pd.DataFrame:
@@ -88,7 +89,9 @@ def _power(ci: dict, null: float, confidence: float) -> str:
     if ci["sd"] == 0:
         return f"every fold exactly at {ci['mean']:g}: no spread, nothing to decide"
     need = folds_needed(ci, null, confidence)
-    text = f"cannot tell an effect below {mde:.3g} from none at {ci['folds']} folds (power {POWER:.0%})"
+    what = "a mean within" if null else "an effect below"
+    text = f"cannot tell {what} {mde:.3g} {'of the margin from it' if null else 'from none'} "
+    text += f"at {ci['folds']} folds (power {POWER:.0%})"
     if np.isfinite(need):
         text += f"; about {need:.0f} folds would decide one of the size seen"
     elif need == np.inf:
@@ -323,7 +326,7 @@ def association_claims(spec, evaluation, attacks, *, normal, warmup, confidence,
         ci = fold_test([r for r in rho.values() if np.isfinite(r)], confidence)
         ci |= {"low": float(np.clip(ci["low"], -1, 1)), "high": float(np.clip(ci["high"], -1, 1))}
         evidence = (
-            f"Spearman ρ between test accuracy and {attack} {value.replace('_', ' ')} over the epochs after "
+            f"Spearman ρ between test accuracy and {attack} {LABELS[value]} over the epochs after "
             f"{warmup}, per fold, {_bounds(confidence, 'fold')}: {_fmt(ci)}"
         )
         excluded = (
