@@ -30,6 +30,7 @@ STYLE = """<style>
 .rc-verdicts .rc-effect { font-variant-numeric: tabular-nums; }
 .rc-verdicts .rc-effect span { white-space: nowrap; }
 .rc-verdicts .rc-sub { display: block; color: #57606a; font-size: 11px; font-weight: 400; }
+.rc-verdicts tr.rc-family th { text-align: left; font-weight: 600; background: #eef1f4; }
 .rc-front p.rc-key { font-size: 12px; color: #57606a; margin-top: -1em; }
 </style>"""
 
@@ -95,7 +96,12 @@ _NUMBER = r"[+-]?(?:\d+(?:\.\d+)?|inf|nan)"
 _INTERVAL = re.compile(rf"({_NUMBER}) \[({_NUMBER}), ({_NUMBER})\]")
 _CONSTANT = re.compile(r"constant in all \d+ folds \(≡ [^)]*\)")
 MINUS = "\u2212"
-FAMILY_LABELS = {"primary": "primary", "secondary": "exploratory", "check": "check"}
+# the claims' families as the verdict table heads them (docs/statistics.md)
+FAMILIES = {
+    "primary": "Primary: the paper's central claim, the overfitting regime more robust",
+    "secondary": "Exploratory",
+    "check": "Checks (deterministic)",
+}
 
 
 def format_p(p) -> str:
@@ -187,6 +193,7 @@ def verdict_table(claims_md: str, dataset: str, full_table: str | None = None) -
         f"<thead><tr><th>claim</th><th>verdict{' after Holm' if holm else ''}</th>"
         f"<th>{html.escape(effect_head)}</th></tr></thead><tbody>"
     )
+    family = None
     for row, (kind, values, text) in zip(rows, effects, strict=True):
         shown = row[col[verdict]]
         cell = html.escape(shown)
@@ -203,12 +210,13 @@ def verdict_table(claims_md: str, dataset: str, full_table: str | None = None) -
             )
         else:  # "(≡ 0)" kept on one line
             effect = html.escape(text).replace("≡ ", "≡&nbsp;")
-        claim = html.escape(row[col["claim"]])
-        if "family" in col:  # the secondary family is exploratory (docs/statistics.md)
-            family = FAMILY_LABELS.get(row[col["family"]], row[col["family"]])
-            claim += f'<span class="rc-sub">{html.escape(family)}</span>'
+        if "family" in col and row[col["family"]] != family:  # a heading row per family, in table order
+            family = row[col["family"]]
+            out.append(
+                f'<tr class="rc-family"><th colspan="3">{html.escape(FAMILIES.get(family, family))}</th></tr>'
+            )
         out.append(
-            f"<tr><td>{claim}</td>"
+            f"<tr><td>{html.escape(row[col['claim']])}</td>"
             f'<td class="rc-verdict" style="color: {color}; font-weight: 600">{cell}</td>'
             f"<td>{effect}</td></tr>"
         )

@@ -490,5 +490,5 @@ def claims(
 
 
 def markdown(claims_table: pd.DataFrame) -> str:
-    """The claims table as Markdown (claims.md): the estimate and its bounds are in the evidence text."""
-    return claims_table.drop(columns=["estimate", "low", "high"]).to_markdown(index=False) + "\n"
+    """The claims table as Markdown (claims.md), every column of claims.csv."""
+    return claims_table.to_markdown(index=False) + "\n"
