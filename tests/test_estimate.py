@@ -301,3 +301,14 @@ def test_gpu_column_from_a_gpu_run_uses_wall_seconds(tmp_path, capsys):
     }
     assert hours["train"][0] > 1 and hours["train"][1] == pytest.approx(hours["train"][0] / 10, rel=0.02)
     assert re.search(r"^on one GPU: [\d.]+ h with the jobs one after another", out, re.M)
+
+
+def test_the_keras_rules_are_the_rules_that_run_in_the_keras_env():
+    # the cost model's one typed list of rules, held to the rules' own `conda:` directives
+    keras = set()
+    for path in (ROOT / "workflow/rules").glob("*.smk"):
+        text = path.read_text()
+        for rule, body in re.findall(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", text, re.M | re.S):
+            if re.search(r"conda:\s*\n\s*TF_ENV\b", body):
+                keras.add(rule)
+    assert keras == set(estimate.TF_RULES)
