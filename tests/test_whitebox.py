@@ -207,3 +207,20 @@ def test_aggregate_keeps_the_cw_rows_and_the_masking_share():
     last = correct[correct["epoch"] == 3]
     assert np.isposinf(last["mean"]).all() and (last["folds"] == 5).all()
     assert np.isfinite(correct.loc[correct["epoch"] < 3, "mean"]).all()
+
+
+def test_a_two_class_model_is_refused_by_name_before_apgd_dlr_runs(tmp_path):
+    # issue 29: APGD-DLR's loss needs a third-largest logit; TensorFlow's TopKV2 crashed far from the cause
+    model = models.build("lenet5", (32, 32, 1), 2)
+    path = tmp_path / "snapshots.h5"
+    models.write_snapshots(path, {1: model.get_weights()}, (32, 32, 1), 2, "lenet5")
+    x, y = np.zeros((2, 32, 32, 1), np.float32), np.array([0, 1])
+    with models.Snapshots(path) as s:
+        with pytest.raises(ValueError, match="apgd-dlr needs at least 3 classes.*the model has 2"):
+            whitebox.whitebox(s, x, y, epochs=[1], seed=0)
+        # without it the stage runs: every other attack works for 2 classes
+        table, images = whitebox.whitebox(
+            s, x, y, epochs=[1], seed=0, attacks=("pgd", "cw"), eps_grid=[0.3], bisection_steps=0,
+            max_iter=2, cw={"max_iter": 2, "binary_search_steps": 1},
+        )  # fmt: skip
+    assert set(table["attack"]) == {"pgd", "cw"} and len(images) == 2 * 2

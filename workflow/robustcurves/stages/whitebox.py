@@ -251,6 +251,13 @@ def whitebox(snapshots: Snapshots, x, y, *, epochs, seed: int, indices=None, **s
     attack and image (`indices`, its test index; default 0…n−1) with its clean correctness and
     `minimal` eps (L∞) or L2 (CW): `inf` where every try failed, NaN where misclassified clean."""
     indices = np.arange(len(y)) if indices is None else np.asarray(indices)
+    attacks = settings.get("attacks", SETTINGS["attacks"])
+    if "apgd-dlr" in attacks and snapshots.classes < 3:
+        raise ValueError(
+            f"{snapshots.path}: apgd-dlr needs at least 3 classes (the DLR loss divides by the gap "
+            f"between the largest and the third-largest logit), the model has {snapshots.classes}: leave "
+            "apgd-dlr out of whitebox.attacks"
+        )
     x = np.asarray(x, np.float32)
     y = np.asarray(y, np.int64)
     model = snapshots.model()
