@@ -179,11 +179,11 @@ def attack_snapshot(
     masking_images: int = SETTINGS["masking_images"],
     cw: dict = SETTINGS["cw"],
     batch_size: int = SETTINGS["batch_size"],
-) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """(rows, minimal) for one model. rows (without the epoch): one per L∞ attack (and `worst`) and grid
-    eps, one for CW. minimal: attack → per image the smallest eps (L∞ attacks, `worst`) or L2 (CW) found
-    to succeed, `inf` where every try failed, NaN where the image is misclassified clean (not attacked);
-    and "correct" → the images' clean correctness.
+) -> tuple[list[dict], dict[str, np.ndarray], np.ndarray]:
+    """(rows, minimal, correct) for one model. rows (without the epoch): one per L∞ attack (and `worst`)
+    and grid eps, one for CW. minimal: attack → per image the smallest eps (L∞ attacks, `worst`) or L2
+    (CW) found to succeed, `inf` where every try failed, NaN where the image is misclassified clean (not
+    attacked). correct: the images' clean correctness (bool [n]).
 
     x: float32 NHWC images in [0, 1], y: their labels; eps in L∞ pixel units, L2 over all pixels.
     """
@@ -220,7 +220,7 @@ def attack_snapshot(
         measures, l2 = cw_measures(model, x, y, correct, cw)
         rows.append({**base, "attack": "cw", **measures})
         minimal["cw"] = np.where(correct, l2, np.nan)
-    return [{**r, **flags} for r in rows], minimal | {"correct": correct}
+    return [{**r, **flags} for r in rows], minimal, correct
 
 
 def cw_measures(model, x, y, correct, settings: dict) -> tuple[dict, np.ndarray]:
@@ -268,9 +268,8 @@ def whitebox(snapshots: Snapshots, x, y, *, epochs, seed: int, indices=None, **s
     for epoch in sorted(set(epochs)):
         model.set_weights(snapshots.weights(epoch))
         # the same seed for every epoch: common random numbers across the snapshots compared
-        epoch_rows, minimal = attack_snapshot(model, x, y, seed=seed, **settings)
+        epoch_rows, minimal, correct = attack_snapshot(model, x, y, seed=seed, **settings)
         rows += [{"epoch": epoch, **r} for r in epoch_rows]
-        correct = minimal.pop("correct")
         images += [
             pd.DataFrame(
                 {"epoch": epoch, "attack": a, "test_index": indices, "correct": correct, "minimal": m}

@@ -33,6 +33,7 @@ from robustcurves.statistics.inference import (
     image_test,
     paired_sign,
     spearman,
+    within,
 )
 from robustcurves.statistics.snapshots import describe_snapshots, drop_snapshots, flagged_snapshots, sound
 
@@ -81,16 +82,18 @@ def _fmt(ci: dict) -> str:
     return text + f"{ci['folds']} folds"
 
 
-def _power(ci: dict, null: float, confidence: float) -> str:
-    """What an undecided row could have found: 'cannot tell below X; ~N folds would decide this effect'."""
-    mde = detectable(ci, confidence)
+def _power(ci: dict, mde: float, null: float, equivalence: bool, confidence: float) -> str:
+    """What an undecided row could have found (`mde`: its `detectable` effect): 'cannot tell below X;
+    ~N folds would decide this effect'."""
+    if ci["folds"] == 0:
+        return "nothing to test"
     if not np.isfinite(mde):
         return "no test (fewer than 2 folds)"
     if ci["sd"] == 0:
         return f"every fold exactly at {ci['mean']:g}: no spread, nothing to decide"
     need = folds_needed(ci, null, confidence)
-    what = "a mean within" if null else "an effect below"
-    text = f"cannot tell {what} {mde:.3g} {'of the margin from it' if null else 'from none'} "
+    what = "a mean within" if equivalence else "an effect below"
+    text = f"cannot tell {what} {mde:.3g} {'of the margin from it' if equivalence else 'from none'} "
     text += f"at {ci['folds']} folds (power {POWER:.0%})"
     if np.isfinite(need):
         text += f"; about {need:.0f} folds would decide one of the size seen"
@@ -101,16 +104,14 @@ def _power(ci: dict, null: float, confidence: float) -> str:
 
 def _decided(claim: dict, ci: dict, direction: str, confidence: float, margin: float = 0.0) -> dict:
     """The claim row of `ci` (a `fold_test` or `image_test` result)."""
-    if ci["folds"] == 0:
-        verdict, p = "inconclusive", float("nan")
-    else:
-        verdict, p = decide(ci, direction, confidence, margin)
-    null = margin if direction == "below" else 0.0
+    verdict, p = decide(ci, direction, confidence, margin)
+    mde = detectable(ci, confidence)
     estimate = {"estimate": ci["mean"], "low": ci["low"], "high": ci["high"]}
-    power = detectable(ci, confidence) if ci["folds"] else float("nan")
-    row = claim | estimate | {"verdict": verdict, "p_value": p, "detectable": power}
+    row = claim | estimate | {"verdict": verdict, "p_value": p, "detectable": mde}
     if verdict == "inconclusive":
-        row["evidence"] += f"; {_power(ci, null, confidence)}" if ci["folds"] else "; nothing to test"
+        equivalence = direction == "below"
+        null = margin if equivalence else 0.0
+        row["evidence"] += f"; {_power(ci, mde, null, equivalence, confidence)}"
     return row
 
 
@@ -323,8 +324,7 @@ def association_claims(spec, evaluation, attacks, *, normal, warmup, confidence,
         both = accuracy.merge(asr, on=["fold", "epoch"])
         rho = {fold: spearman(g["accuracy"], g[value]) for fold, g in both.groupby("fold")}
         constant = sorted(f for f, r in rho.items() if np.isnan(r))
-        ci = fold_test([r for r in rho.values() if np.isfinite(r)], confidence)
-        ci |= {"low": float(np.clip(ci["low"], -1, 1)), "high": float(np.clip(ci["high"], -1, 1))}
+        ci = within(fold_test([r for r in rho.values() if np.isfinite(r)], confidence), -1, 1)
         evidence = (
             f"Spearman ρ between test accuracy and {attack} {LABELS[value]} over the epochs after "
             f"{warmup}, per fold, {_bounds(confidence, 'fold')}: {_fmt(ci)}"
@@ -361,7 +361,7 @@ def level_claims(spec, evaluation, attacks, *, overfit, warmup, confidence, marg
             f"above it), {_bounds(confidence, 'fold')}: {_fmt(ci)}"
         )
         row = _claim(spec, evidence, attack=attack, overfit=overfit)
-        rows.append(_decided(row, ci, "below", confidence, margin) | {"excluded": "folds: none"})
+        rows.append(_decided(row, ci, spec["direction"], confidence, margin) | {"excluded": "folds: none"})
     return rows
 
 
@@ -484,7 +484,7 @@ def claims(
             found = [r | {"excluded": f"{skipped}; {r['excluded']}"} for r in found]
         rows += found
     out = holm_verdicts(pd.DataFrame(rows), confidence)
-    order = {"primary": 0, "secondary": 1, "check": 2}
+    order = {family: i for i, family in enumerate((*FAMILIES, "check"))}
     out = out.sort_values("family", key=lambda f: f.map(order), kind="stable")
     return out.reindex(columns=COLUMNS).reset_index(drop=True)
 

@@ -61,6 +61,11 @@ def fold_test(values, confidence: float = CONFIDENCE) -> dict:
     return out | {"low": low, "high": high, "sd": sd, "se": se}
 
 
+def within(ci: dict, low: float, high: float) -> dict:
+    """`ci` with its bounds clipped to the range the quantity can take (Spearman's ρ: [-1, 1])."""
+    return ci | {"low": float(np.clip(ci["low"], low, high)), "high": float(np.clip(ci["high"], low, high))}
+
+
 def image_test(images: pd.DataFrame, confidence: float = CONFIDENCE) -> dict:
     """`fold_test` of the fold means of per-image values: `images` has columns fold and value (NaN: no
     pair, dropped). Adds images (their number), per_fold (images per fold) and image_sd (the pooled

@@ -3,10 +3,9 @@ claims, not one of them."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from robustcurves.statistics.inference import CONFIDENCE, fold_test, spearman
+from robustcurves.statistics.inference import CONFIDENCE, fold_test, spearman, within
 from robustcurves.statistics.snapshots import sound
 
 
@@ -27,8 +26,7 @@ def trend(df: pd.DataFrame, value: str, warmup: int, confidence: float = CONFIDE
             constant.append(float(fold[value].iloc[0]))
         else:
             rhos.append(spearman(fold["epoch"], fold[value]))
-    ci = fold_test(rhos, confidence)
-    ci |= {"low": float(np.clip(ci["low"], -1, 1)), "high": float(np.clip(ci["high"], -1, 1))}
+    ci = within(fold_test(rhos, confidence), -1, 1)
     return ci | {"saturated": len(constant), "constant": sorted(set(constant))}
 
 
